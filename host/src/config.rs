@@ -1,0 +1,282 @@
+//! Configuration: `berth.toml`, then environment and command-line flags,
+//! merged into one validated [`Config`].
+//!
+//! [`RawConfig`] mirrors the file (unknown keys are an error); [`Overrides`]
+//! carries what `main` read from flags and `BERTH_*` variables. Imports only
+//! the leaf types it configures (`kv`, `session`, `plugin` limits).
+
+use crate::kv::KvLimits;
+use crate::plugin::{Limits, RuntimeOptions};
+use crate::session::HandleLimits;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (names the key).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting {key}: {reason}")]
+    Invalid {
+        /// The key, e.g. `limits.memory_mb`.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The file, as written. Every section and key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Plugin discovery.
+    #[serde(default)]
+    pub plugins: RawPlugins,
+    /// Default per-call limits.
+    #[serde(default)]
+    pub limits: RawLimits,
+    /// Key-value state quotas.
+    #[serde(default)]
+    pub state: RawState,
+    /// Modern-era session handles.
+    #[serde(default)]
+    pub sessions: RawSessions,
+}
+
+/// `[plugins]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlugins {
+    /// Directories scanned for `*.wasm`.
+    pub dirs: Option<Vec<PathBuf>>,
+    /// Where compiled code is cached.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `[limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Default linear memory per call, MiB.
+    pub memory_mb: Option<u64>,
+    /// Default wall-clock deadline per call, ms.
+    pub deadline_ms: Option<u64>,
+    /// Most plugin calls running at once.
+    pub max_concurrent_calls: Option<u32>,
+    /// How long a cancelled call may take to return on its own, ms.
+    pub cancel_grace_ms: Option<u64>,
+}
+
+/// `[state]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    /// Largest value, bytes.
+    pub max_value_bytes: Option<usize>,
+    /// Most keys per plugin and scope.
+    pub max_keys: Option<usize>,
+    /// Most bytes per plugin and scope.
+    pub max_bytes_per_scope: Option<usize>,
+    /// Most bytes in the whole store.
+    pub max_total_bytes: Option<usize>,
+}
+
+/// `[sessions]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    /// Idle time after which a modern session handle expires, seconds.
+    pub handle_ttl_secs: Option<u64>,
+    /// Most open handles.
+    pub max_handles: Option<usize>,
+    /// Most open handles per user.
+    pub max_handles_per_user: Option<usize>,
+}
+
+/// Values from flags and the environment; they win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// Plugin directories (replaces the file's list when non-empty).
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Compiled-code cache directory.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directories scanned for plugins.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Runtime options (cache, limits, concurrency).
+    pub runtime: RuntimeOptions,
+    /// Key-value quotas.
+    pub kv: KvLimits,
+    /// Session-handle bounds.
+    pub handles: HandleLimits,
+}
+
+impl RawConfig {
+    /// Reads `path`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`].
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    /// The parser's message, which names an unknown or mistyped key.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Applies `overrides` and validates.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key.
+    pub fn resolve(self, overrides: Overrides) -> Result<Config, ConfigError> {
+        let defaults = Limits::default();
+        let memory_bytes = match self.limits.memory_mb {
+            None => defaults.memory_bytes,
+            Some(mb) if (1..=crate::plugin::MAX_MEMORY_MB).contains(&mb) => (mb as usize) << 20,
+            Some(mb) => return Err(invalid("limits.memory_mb", format!("{mb} is not 1..=4096"))),
+        };
+        let deadline = match self.limits.deadline_ms {
+            None => defaults.deadline,
+            Some(ms) if (1..=crate::plugin::MAX_DEADLINE_MS).contains(&ms) => {
+                Duration::from_millis(ms)
+            }
+            Some(ms) => return Err(invalid("limits.deadline_ms", format!("{ms} is out of range"))),
+        };
+        let max_concurrent_calls = self.limits.max_concurrent_calls.unwrap_or(64);
+        if !(1..=4096).contains(&max_concurrent_calls) {
+            return Err(invalid(
+                "limits.max_concurrent_calls",
+                format!("{max_concurrent_calls} is not 1..=4096"),
+            ));
+        }
+        let kv_default = KvLimits::default();
+        let kv = KvLimits {
+            max_key_bytes: kv_default.max_key_bytes,
+            max_value_bytes: self.state.max_value_bytes.unwrap_or(kv_default.max_value_bytes),
+            max_keys_per_namespace: self.state.max_keys.unwrap_or(kv_default.max_keys_per_namespace),
+            max_bytes_per_namespace: self
+                .state
+                .max_bytes_per_scope
+                .unwrap_or(kv_default.max_bytes_per_namespace),
+            max_total_bytes: self.state.max_total_bytes.unwrap_or(kv_default.max_total_bytes),
+        };
+        if kv.max_value_bytes > kv.max_bytes_per_namespace {
+            return Err(invalid(
+                "state.max_value_bytes",
+                "must not exceed state.max_bytes_per_scope".to_owned(),
+            ));
+        }
+        let handle_default = HandleLimits::default();
+        let handles = HandleLimits {
+            ttl: self
+                .sessions
+                .handle_ttl_secs
+                .map_or(handle_default.ttl, Duration::from_secs),
+            max_total: self.sessions.max_handles.unwrap_or(handle_default.max_total),
+            max_per_principal: self
+                .sessions
+                .max_handles_per_user
+                .unwrap_or(handle_default.max_per_principal),
+        };
+        if handles.ttl.is_zero() {
+            return Err(invalid("sessions.handle_ttl_secs", "must be positive".to_owned()));
+        }
+        let plugin_dirs = if overrides.plugin_dirs.is_empty() {
+            self.plugins.dirs.unwrap_or_default()
+        } else {
+            overrides.plugin_dirs
+        };
+        Ok(Config {
+            plugin_dirs,
+            runtime: RuntimeOptions {
+                cache_dir: overrides.cache_dir.or(self.plugins.cache_dir).or_else(default_cache_dir),
+                default_limits: Limits {
+                    memory_bytes,
+                    deadline,
+                },
+                max_concurrent_calls,
+                cancel_grace: Duration::from_millis(self.limits.cancel_grace_ms.unwrap_or(250)),
+            },
+            kv,
+            handles,
+        })
+    }
+}
+
+fn invalid(key: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { key, reason }
+}
+
+/// `$XDG_CACHE_HOME/berth/compiled` or `~/.cache/berth/compiled`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("berth").join("compiled"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let err = RawConfig::from_toml("[limits]\nmemroy_mb = 3").unwrap_err();
+        assert!(err.contains("memroy_mb"), "{err}");
+        let err = RawConfig::from_toml("[plugin]\ndirs = []").unwrap_err();
+        assert!(err.contains("plugin"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_the_file_and_values_are_validated() {
+        let raw = RawConfig::from_toml(
+            "[plugins]\ndirs = [\"a\"]\n[limits]\nmemory_mb = 16\ndeadline_ms = 1000",
+        )
+        .unwrap();
+        let cfg = raw
+            .resolve(Overrides {
+                plugin_dirs: vec![PathBuf::from("b")],
+                cache_dir: Some(PathBuf::from("/c")),
+            })
+            .unwrap();
+        assert_eq!(cfg.plugin_dirs, vec![PathBuf::from("b")]);
+        assert_eq!(cfg.runtime.default_limits.memory_bytes, 16 << 20);
+        assert_eq!(cfg.runtime.cache_dir, Some(PathBuf::from("/c")));
+        let bad = RawConfig::from_toml("[limits]\nmemory_mb = 0").unwrap();
+        assert!(matches!(
+            bad.resolve(Overrides::default()),
+            Err(ConfigError::Invalid { key: "limits.memory_mb", .. })
+        ));
+    }
+}

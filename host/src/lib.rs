@@ -1,0 +1,11 @@
+//! berth: an MCP host that serves tools from sandboxed WebAssembly plugins.
+//!
+//! Layers, top to bottom: `transport` → `protocol` → {`session`, `auth`,
+//! `plugin`} → `kv`, with `level` a leaf shared by all. See DESIGN.md.
+
+pub mod auth;
+pub mod config;
+pub mod kv;
+pub mod level;
+pub mod plugin;
+pub mod session;

@@ -1,0 +1,247 @@
+//! Conversions from generated WIT types to MCP wire types (rmcp's model),
+//! with the validation a descriptor needs before it is served.
+
+use super::bindings::berth::plugin::types as wit;
+use super::bindings::exports::berth::plugin::tools as wit_tools;
+use base64::Engine as _;
+use rmcp::model::{
+    Annotations, CallToolResult, ContentBlock, Icon, IconTheme, Resource, ResourceContents, Role,
+    ToolAnnotations,
+};
+use serde_json::{Map, Value};
+
+/// A plugin's tool, validated.
+#[derive(Debug, Clone)]
+pub struct ToolInfo {
+    /// Name inside the plugin.
+    pub name: String,
+    /// Human-readable name.
+    pub title: Option<String>,
+    /// Description for the model.
+    pub description: String,
+    /// Input JSON Schema (an object).
+    pub input_schema: Map<String, Value>,
+    /// Output JSON Schema, if any.
+    pub output_schema: Option<Map<String, Value>>,
+    /// Behaviour hints.
+    pub annotations: Option<ToolAnnotations>,
+    /// Icons.
+    pub icons: Vec<Icon>,
+    /// Keeps session state.
+    pub stateful: bool,
+}
+
+/// Whether `name` is a valid MCP tool name (1–128 of `A-Za-z0-9_-.`).
+pub fn valid_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn schema_object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!("{what} must be a JSON object")),
+        Err(e) => Err(format!("{what} is not JSON: {e}")),
+    }
+}
+
+/// Validates a tool descriptor.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
+    if !valid_tool_name(&t.name) {
+        return Err("names must be 1-128 characters of A-Z a-z 0-9 _ - .".to_owned());
+    }
+    if t.description.trim().is_empty() {
+        return Err("description is empty".to_owned());
+    }
+    let input_schema = schema_object(&t.input_schema, "input schema")?;
+    if input_schema.get("type").and_then(Value::as_str) != Some("object") {
+        return Err("input schema must have \"type\": \"object\"".to_owned());
+    }
+    if t.stateful
+        && input_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.contains_key("session"))
+    {
+        return Err("a stateful tool must not declare a `session` argument: the host adds it".to_owned());
+    }
+    let output_schema = t
+        .output_schema
+        .as_deref()
+        .map(|s| schema_object(s, "output schema"))
+        .transpose()?;
+    let annotations = t.annotations.map(|a| {
+        let mut out = ToolAnnotations::new();
+        out.title = a.title;
+        out.read_only_hint = a.read_only_hint;
+        out.destructive_hint = a.destructive_hint;
+        out.idempotent_hint = a.idempotent_hint;
+        out.open_world_hint = a.open_world_hint;
+        out
+    });
+    Ok(ToolInfo {
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        input_schema,
+        output_schema,
+        annotations,
+        icons: t.icons.into_iter().map(icon).collect(),
+        stateful: t.stateful,
+    })
+}
+
+fn icon(i: wit::Icon) -> Icon {
+    let mut out = Icon::new(i.src);
+    out.mime_type = i.mime_type;
+    out.sizes = (!i.sizes.is_empty()).then_some(i.sizes);
+    out.theme = i.theme.map(|t| match t {
+        wit::IconTheme::Light => IconTheme::Light,
+        wit::IconTheme::Dark => IconTheme::Dark,
+    });
+    out
+}
+
+fn annotations(a: Option<wit::Annotations>) -> Option<Annotations> {
+    let a = a?;
+    let mut out = Annotations::default();
+    if !a.audience.is_empty() {
+        out.audience = Some(
+            a.audience
+                .into_iter()
+                .map(|r| match r {
+                    wit::Role::User => Role::User,
+                    wit::Role::Assistant => Role::Assistant,
+                })
+                .collect(),
+        );
+    }
+    out.priority = a.priority.map(|p| p as f32);
+    out.last_modified = a.last_modified;
+    Some(out)
+}
+
+fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Resource contents on the wire.
+pub fn resource_contents(c: wit::ResourceContents) -> ResourceContents {
+    match c {
+        wit::ResourceContents::Text(t) => ResourceContents::TextResourceContents {
+            uri: t.uri,
+            mime_type: t.mime_type,
+            text: t.text,
+            meta: None,
+        },
+        wit::ResourceContents::Blob(b) => ResourceContents::BlobResourceContents {
+            uri: b.uri,
+            mime_type: b.mime_type,
+            blob: b64(&b.blob),
+            meta: None,
+        },
+    }
+}
+
+/// A content block on the wire.
+pub fn content(c: wit::Content) -> ContentBlock {
+    match c {
+        wit::Content::Text(t) => {
+            let mut block = rmcp::model::TextContent::new(t.text);
+            block.annotations = annotations(t.annotations);
+            ContentBlock::Text(block)
+        }
+        wit::Content::Image(i) => {
+            let mut block = rmcp::model::ImageContent::new(b64(&i.data), i.mime_type);
+            block.annotations = annotations(i.annotations);
+            ContentBlock::Image(block)
+        }
+        wit::Content::Audio(a) => {
+            let mut block = rmcp::model::AudioContent::new(b64(&a.data), a.mime_type);
+            block.annotations = annotations(a.annotations);
+            ContentBlock::Audio(block)
+        }
+        wit::Content::ResourceLink(l) => {
+            let mut r = Resource::new(l.uri, l.name);
+            r.title = l.title;
+            r.description = l.description;
+            r.mime_type = l.mime_type;
+            r.size = l.size;
+            r.annotations = annotations(l.annotations);
+            ContentBlock::ResourceLink(r)
+        }
+        wit::Content::Resource(e) => {
+            let mut block = rmcp::model::EmbeddedResource::new(resource_contents(e.contents));
+            block.annotations = annotations(e.annotations);
+            ContentBlock::Resource(block)
+        }
+    }
+}
+
+/// A tool result on the wire. Structured content that is not JSON is a
+/// plugin fault.
+///
+/// # Errors
+/// A message for the host log.
+pub fn call_result(r: wit_tools::CallResult) -> Result<CallToolResult, String> {
+    let content: Vec<ContentBlock> = r.content.into_iter().map(content).collect();
+    let mut out = if r.is_error {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
+    if let Some(text) = r.structured_content {
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("structured content is not JSON: {e}"))?;
+        out.structured_content = Some(value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn descriptor(name: &str, schema: &str, stateful: bool) -> wit_tools::Tool {
+        wit_tools::Tool {
+            name: name.to_owned(),
+            title: None,
+            description: "does things".to_owned(),
+            input_schema: schema.to_owned(),
+            output_schema: None,
+            annotations: None,
+            icons: Vec::new(),
+            stateful,
+        }
+    }
+
+    #[test]
+    fn descriptors_are_validated() {
+        let ok = r#"{"type":"object","properties":{}}"#;
+        assert!(tool_info(descriptor("a.b-c_1", ok, false)).is_ok());
+        assert!(tool_info(descriptor("has space", ok, false)).is_err());
+        assert!(tool_info(descriptor("", ok, false)).is_err());
+        assert!(tool_info(descriptor("t", "[]", false)).is_err());
+        assert!(tool_info(descriptor("t", "{\"type\":\"string\"}", false)).is_err());
+        assert!(tool_info(descriptor("t", "not json", false)).is_err());
+        let with_session = r#"{"type":"object","properties":{"session":{"type":"string"}}}"#;
+        assert!(tool_info(descriptor("t", with_session, true)).is_err());
+        assert!(tool_info(descriptor("t", with_session, false)).is_ok());
+    }
+
+    #[test]
+    fn binary_content_is_base64_encoded() {
+        let block = content(wit::Content::Image(wit::BinaryContent {
+            data: vec![0xff, 0x00],
+            mime_type: "image/png".to_owned(),
+            annotations: None,
+        }));
+        let v = serde_json::to_value(block).unwrap();
+        assert_eq!(v, serde_json::json!({"type":"image","data":"/wA=","mimeType":"image/png"}));
+    }
+}

@@ -1,0 +1,182 @@
+//! The per-process wasmtime pieces: one `Engine`, one `Linker`, the epoch
+//! ticker, and the construction of a fresh `Store` for each call.
+
+use super::RuntimeOptions;
+use super::bindings::Plugin as PluginWorld;
+use super::error::RuntimeError;
+use super::host::{CallState, MemoryLimiter, StoreData};
+use super::manifest::{Limits, Manifest};
+use crate::kv::SharedKv;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+/// How often the epoch advances; the granularity of deadlines and of
+/// cancellation of a busy plugin.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// Most bytes of a call's stdout or stderr kept for the host log.
+const MAX_CAPTURED_OUTPUT: usize = 64 * 1024;
+
+/// Creates the engine: async, epoch interruption, pooling allocator (or
+/// on-demand allocation where the pool's address space is not available),
+/// compiled-code cache.
+pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
+    let base = || -> Result<wasmtime::Config, RuntimeError> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        if let Some(dir) = &options.cache_dir {
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(dir.clone());
+            let cache =
+                wasmtime::Cache::new(cache).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+            config.cache(Some(cache));
+        }
+        Ok(config)
+    };
+    let mut pooled = base()?;
+    let slots = options.max_concurrent_calls.saturating_add(8);
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(8))
+        .total_memories(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(4))
+        .total_stacks(slots)
+        .max_memory_size(options.max_memory_bytes());
+    pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok(engine),
+        Err(e) => {
+            tracing::warn!(error = %e, "pooling allocator unavailable; allocating instances on demand");
+            Engine::new(&base()?).map_err(|e| RuntimeError::Engine(e.to_string()))
+        }
+    }
+}
+
+/// The linker every plugin is instantiated with: WASI p2 (capabilities
+/// come from each store's `WasiCtx`) and berth's `context`.
+pub(crate) fn linker(engine: &Engine) -> Result<Linker<StoreData>, RuntimeError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|e| RuntimeError::Link(e.to_string()))?;
+    PluginWorld::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
+        .map_err(|e| RuntimeError::Link(e.to_string()))?;
+    Ok(linker)
+}
+
+/// Advances the engine's epoch until dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("berth-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| tracing::error!(error = %e, "cannot start the epoch thread"))
+            .ok();
+        Self { stop, thread }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A plugin call's captured stdout and stderr.
+pub(crate) struct Output {
+    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) stderr: MemoryOutputPipe,
+}
+
+impl Output {
+    /// Writes what the plugin printed to the host log (never to the
+    /// client: on stdio, stdout is the protocol channel).
+    pub(crate) fn log(&self, plugin: &str) {
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let bytes = pipe.contents();
+            if !bytes.is_empty() {
+                let text = String::from_utf8_lossy(&bytes);
+                tracing::info!(plugin, stream, output = %text.trim_end(), "plugin output");
+            }
+        }
+    }
+}
+
+/// A fresh store for one call (or one describe): deny-by-default WASI with
+/// only the manifest's grants, memory limit, epoch deadline.
+pub(crate) fn store(
+    engine: &Engine,
+    plugin: &Arc<str>,
+    manifest: &Manifest,
+    env: &[(String, String)],
+    limits: Limits,
+    kv: SharedKv,
+    call: Option<CallState>,
+) -> Result<(Store<StoreData>, Output), String> {
+    let output = Output {
+        stdout: MemoryOutputPipe::new(MAX_CAPTURED_OUTPUT),
+        stderr: MemoryOutputPipe::new(MAX_CAPTURED_OUTPUT),
+    };
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdout(output.stdout.clone())
+        .stderr(output.stderr.clone());
+    for (k, v) in env {
+        wasi.env(k, v);
+    }
+    for dir in &manifest.grants.dirs {
+        let perms = if dir.writable {
+            wasmtime_wasi::FsPerms::ReadWrite
+        } else {
+            wasmtime_wasi::FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(&dir.host, &dir.guest, perms)
+            .map_err(|e| format!("cannot open granted directory {}: {e}", dir.host.display()))?;
+    }
+    let data = StoreData {
+        wasi: wasi.build(),
+        table: wasmtime::component::ResourceTable::new(),
+        limiter: MemoryLimiter {
+            max_bytes: limits.memory_bytes,
+            hit: false,
+        },
+        deadline: Instant::now() + limits.deadline,
+        deadline_hit: false,
+        plugin: plugin.clone(),
+        kv,
+        call,
+        last_progress: None,
+    };
+    let mut store = Store::new(engine, data);
+    store.limiter(|d| &mut d.limiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut cx| {
+        if cx.data().remaining().is_zero() {
+            cx.data_mut().deadline_hit = true;
+            return Err(wasmtime::format_err!("deadline exceeded"));
+        }
+        // Yield to the executor each tick, so a busy plugin never starves
+        // other tasks and a cancelled call can be dropped promptly.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    Ok((store, output))
+}

@@ -1,0 +1,224 @@
+//! Plugin manifests: `<name>.toml` beside `<name>.wasm`.
+//!
+//! A manifest sets the tool-name prefix, per-call limits and sandbox grants.
+//! Unknown keys are an error, so a typo never silently widens or narrows a
+//! sandbox.
+
+use super::error::LoadError;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Per-call limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory a call may use, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock time a call may take.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A directory the plugin may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Where the plugin sees it.
+    pub guest: String,
+    /// Whether the plugin may modify it.
+    pub writable: bool,
+}
+
+/// What a plugin may do beyond computing: deny by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Host environment variables passed through, by name.
+    pub env: Vec<String>,
+    /// Preopened directories.
+    pub dirs: Vec<DirGrant>,
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Prefix of exposed names; `None` means the plugin name. An empty
+    /// prefix exposes names unchanged.
+    pub prefix: Option<String>,
+    /// Per-call limits.
+    pub limits: Limits,
+    /// Sandbox grants.
+    pub grants: Grants,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    prefix: Option<String>,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    grants: RawGrants,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory_mb: Option<u64>,
+    deadline_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGrants {
+    #[serde(default)]
+    env: Vec<String>,
+    #[serde(default)]
+    dirs: Vec<RawDir>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDir {
+    host: PathBuf,
+    guest: String,
+    #[serde(default)]
+    writable: bool,
+}
+
+/// Largest memory limit a manifest may ask for.
+pub const MAX_MEMORY_MB: u64 = 4096;
+/// Longest deadline a manifest may ask for.
+pub const MAX_DEADLINE_MS: u64 = 15 * 60 * 1000;
+
+impl Manifest {
+    /// The manifest beside `wasm` (`x.wasm` → `x.toml`), or the defaults
+    /// when there is none.
+    ///
+    /// # Errors
+    /// [`LoadError::Manifest`] when it exists but cannot be read or is
+    /// invalid.
+    pub fn for_wasm(wasm: &Path, defaults: Limits) -> Result<Self, LoadError> {
+        let path = wasm.with_extension("toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, defaults).map_err(|reason| LoadError::Manifest {
+                path: path.clone(),
+                reason,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
+                prefix: None,
+                limits: defaults,
+                grants: Grants::default(),
+            }),
+            Err(e) => Err(LoadError::Manifest {
+                path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Parses and validates manifest text.
+    ///
+    /// # Errors
+    /// A message naming the offending key.
+    pub fn parse(text: &str, defaults: Limits) -> Result<Self, String> {
+        let raw: RawManifest = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        if let Some(prefix) = &raw.prefix
+            && !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "prefix {prefix:?} may only contain ASCII letters, digits, '_' and '-'"
+            ));
+        }
+        let mut limits = defaults;
+        if let Some(mb) = raw.limits.memory_mb {
+            if mb == 0 || mb > MAX_MEMORY_MB {
+                return Err(format!("limits.memory_mb must be 1..={MAX_MEMORY_MB}, not {mb}"));
+            }
+            limits.memory_bytes = usize::try_from(mb << 20).map_err(|e| e.to_string())?;
+        }
+        if let Some(ms) = raw.limits.deadline_ms {
+            if ms == 0 || ms > MAX_DEADLINE_MS {
+                return Err(format!(
+                    "limits.deadline_ms must be 1..={MAX_DEADLINE_MS}, not {ms}"
+                ));
+            }
+            limits.deadline = Duration::from_millis(ms);
+        }
+        for dir in &raw.grants.dirs {
+            if !dir.guest.starts_with('/') {
+                return Err(format!("grants.dirs guest path {:?} must be absolute", dir.guest));
+            }
+        }
+        Ok(Self {
+            prefix: raw.prefix,
+            limits,
+            grants: Grants {
+                env: raw.grants.env,
+                dirs: raw
+                    .grants
+                    .dirs
+                    .into_iter()
+                    .map(|d| DirGrant {
+                        host: d.host,
+                        guest: d.guest,
+                        writable: d.writable,
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_manifest_parses() {
+        let m = Manifest::parse(
+            r#"
+            prefix = ""
+            [limits]
+            memory_mb = 32
+            deadline_ms = 500
+            [grants]
+            env = ["LANG"]
+            dirs = [{ host = "/tmp/data", guest = "/data", writable = true }]
+            "#,
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(m.prefix.as_deref(), Some(""));
+        assert_eq!(m.limits.memory_bytes, 32 << 20);
+        assert_eq!(m.limits.deadline, Duration::from_millis(500));
+        assert_eq!(m.grants.env, vec!["LANG"]);
+        assert!(m.grants.dirs[0].writable);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let d = Limits::default();
+        assert!(Manifest::parse("prefx = \"a\"", d).unwrap_err().contains("prefx"));
+        assert!(Manifest::parse("[limits]\nmemory = 3", d).unwrap_err().contains("memory"));
+        assert!(Manifest::parse("[limits]\nmemory_mb = 0", d).is_err());
+        assert!(Manifest::parse("[limits]\ndeadline_ms = 99999999", d).is_err());
+        assert!(Manifest::parse("prefix = \"a b\"", d).is_err());
+        assert!(Manifest::parse("[grants]\ndirs = [{host=\"/a\", guest=\"rel\"}]", d).is_err());
+    }
+
+    #[test]
+    fn an_empty_manifest_keeps_the_defaults() {
+        let m = Manifest::parse("", Limits::default()).unwrap();
+        assert_eq!(m.limits, Limits::default());
+        assert_eq!(m.prefix, None);
+    }
+}

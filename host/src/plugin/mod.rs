@@ -1,0 +1,260 @@
+//! The plugin runtime: WebAssembly components served as MCP tools.
+//!
+//! Owns the wasmtime engine and linker, plugin loading and the registry of
+//! exposed names, the per-call sandbox (fresh `Store`, memory limit, epoch
+//! deadline, deny-by-default WASI) and the host side of the `context`
+//! interface. wasmtime and generated bindings never leave this module. Must
+//! not import `protocol`, `session` or `transport`; it reaches the request
+//! it serves only through [`CallEvents`] and [`CallScopes`].
+
+mod bindings;
+mod convert;
+mod engine;
+mod error;
+mod host;
+mod loader;
+mod manifest;
+
+pub use convert::ToolInfo;
+pub use error::{CallError, LoadError, RuntimeError};
+pub use loader::{Exports, Plugin, Registry, ToolEntry, discover};
+pub use manifest::{DirGrant, Grants, Limits, MAX_DEADLINE_MS, MAX_MEMORY_MB, Manifest};
+
+use crate::auth::Principal;
+use crate::kv::{ScopeKey, SharedKv};
+use crate::level::LogLevel;
+use bindings::berth::plugin::types as wit;
+use host::CallState;
+use rmcp::model::CallToolResult;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// Runtime settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled code is cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Limits for plugins whose manifest sets none.
+    pub default_limits: Limits,
+    /// Most calls running at once; more wait.
+    pub max_concurrent_calls: u32,
+    /// How long a cancelled call may take to return on its own.
+    pub cancel_grace: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            default_limits: Limits::default(),
+            max_concurrent_calls: 64,
+            cancel_grace: Duration::from_millis(250),
+        }
+    }
+}
+
+impl RuntimeOptions {
+    /// The largest memory any plugin may be granted.
+    pub fn max_memory_bytes(&self) -> usize {
+        (MAX_MEMORY_MB as usize) << 20
+    }
+}
+
+/// What a call reports back to its request while it runs. Implemented by
+/// the protocol layer, which gates and routes each event.
+pub trait CallEvents: Send + Sync {
+    /// The plugin logged a message.
+    fn log(&self, plugin: &str, level: LogLevel, message: &str, data: Option<Value>);
+    /// The plugin reported progress (already strictly increasing).
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>);
+    /// The plugin says a resource changed.
+    fn resource_updated(&self, uri: &str);
+}
+
+/// The kv scopes a call may use, resolved by the protocol layer.
+#[derive(Debug, Clone)]
+pub struct CallScopes {
+    /// The session scope, if the request has one.
+    pub session: Option<ScopeKey>,
+    /// The caller's user scope.
+    pub user: ScopeKey,
+}
+
+/// Everything a call needs to know about its request.
+pub struct CallContext {
+    /// The caller.
+    pub principal: Principal,
+    /// Its kv scopes.
+    pub scopes: CallScopes,
+    /// Where logs and progress go.
+    pub events: Arc<dyn CallEvents>,
+    /// Cancelled when the client cancels the request.
+    pub cancel: CancellationToken,
+}
+
+pub(crate) struct Runtime {
+    engine: wasmtime::Engine,
+    linker: wasmtime::component::Linker<host::StoreData>,
+    kv: SharedKv,
+    options: RuntimeOptions,
+    permits: Semaphore,
+    _ticker: engine::EpochTicker,
+}
+
+/// The plugins of this process and the means to call them.
+pub struct PluginHost {
+    runtime: Runtime,
+    registry: RwLock<Arc<Registry>>,
+}
+
+impl PluginHost {
+    /// Starts the runtime with no plugins.
+    ///
+    /// # Errors
+    /// [`RuntimeError`] when the engine cannot be created.
+    pub fn new(options: RuntimeOptions, kv: SharedKv) -> Result<Self, RuntimeError> {
+        let engine = engine::engine(&options)?;
+        let linker = engine::linker(&engine)?;
+        let permits = Semaphore::new(options.max_concurrent_calls as usize);
+        Ok(Self {
+            runtime: Runtime {
+                _ticker: engine::EpochTicker::start(engine.clone()),
+                engine,
+                linker,
+                kv,
+                options,
+                permits,
+            },
+            registry: RwLock::new(Arc::new(Registry::default())),
+        })
+    }
+
+    /// Loads one plugin file without registering it (for `inspect`).
+    ///
+    /// # Errors
+    /// Why it cannot be loaded.
+    pub async fn load_file(&self, path: &Path) -> Result<Arc<Plugin>, LoadError> {
+        loader::load(&self.runtime, path).await.map(Arc::new)
+    }
+
+    /// Loads every plugin in `dirs` and registers those that load. A plugin
+    /// that fails is skipped; its error is returned for the caller to
+    /// report. Returns the errors.
+    ///
+    /// # Errors
+    /// A directory that cannot be listed fails the whole load.
+    pub async fn load_dirs(&self, dirs: &[PathBuf]) -> Result<Vec<LoadError>, LoadError> {
+        let files = discover(dirs)?;
+        let mut registry = Registry::clone(&self.registry());
+        let mut errors = Vec::new();
+        for file in files {
+            let loaded = self.load_file(&file).await.and_then(|p| registry.add(p));
+            if let Err(e) = loaded {
+                errors.push(e);
+            }
+        }
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+        Ok(errors)
+    }
+
+    /// Registers an already loaded plugin.
+    ///
+    /// # Errors
+    /// A name collision.
+    pub fn register(&self, plugin: Arc<Plugin>) -> Result<(), LoadError> {
+        let mut guard = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        let mut registry = Registry::clone(&guard);
+        registry.add(plugin)?;
+        *guard = Arc::new(registry);
+        Ok(())
+    }
+
+    /// The current registry (a snapshot; cheap to clone).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Calls a tool in a fresh sandbox.
+    ///
+    /// # Errors
+    /// [`CallError`]: the plugin's own error, a limit, a trap, or
+    /// cancellation.
+    pub async fn call_tool(
+        &self,
+        entry: &ToolEntry,
+        arguments: String,
+        cx: CallContext,
+    ) -> Result<CallToolResult, CallError> {
+        let plugin = &entry.plugin;
+        let Some(api) = &plugin.tools_api else {
+            return Err(CallError::NotFound(entry.name.to_string()));
+        };
+        let cancel = cx.cancel.clone();
+        let _permit = tokio::select! {
+            p = self.runtime.permits.acquire() => p.map_err(|_| CallError::Cancelled)?,
+            () = cancel.cancelled() => return Err(CallError::Cancelled),
+        };
+        let limits = plugin.manifest.limits;
+        let call = CallState {
+            principal: cx.principal,
+            scopes: cx.scopes,
+            events: cx.events,
+            cancel: cx.cancel,
+        };
+        let (mut store, output) = engine::store(
+            &self.runtime.engine,
+            &plugin.name,
+            &plugin.manifest,
+            &plugin.env,
+            limits,
+            self.runtime.kv.clone(),
+            Some(call),
+        )
+        .map_err(|detail| CallError::Trap { detail })?;
+        let grace = self.runtime.options.cancel_grace;
+        let outcome = {
+            let run = async {
+                let instance = plugin.pre.instantiate_async(&mut store).await?;
+                let guest = api.load(&mut store, &instance)?;
+                guest
+                    .call_call_tool(&mut store, &entry.info.name, &arguments)
+                    .await
+            };
+            tokio::select! {
+                r = run => Some(r),
+                () = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => None,
+            }
+        };
+        output.log(&plugin.name);
+        let data = store.data();
+        match outcome {
+            None => Err(CallError::Cancelled),
+            Some(Ok(Ok(result))) => convert::call_result(result).map_err(|detail| {
+                tracing::error!(plugin = %plugin.name, tool = %entry.info.name, %detail, "plugin returned an invalid result");
+                CallError::Trap { detail }
+            }),
+            Some(Ok(Err(e))) => Err(match e {
+                wit::Error::InvalidParams(m) => CallError::InvalidParams(m),
+                wit::Error::NotFound(m) => CallError::NotFound(m),
+                wit::Error::Denied(m) => CallError::Denied(m),
+                wit::Error::Failed(m) => CallError::Failed(m),
+            }),
+            Some(Err(_)) if data.deadline_hit => Err(CallError::Deadline {
+                limit: limits.deadline,
+            }),
+            Some(Err(_)) if data.limiter.hit => Err(CallError::Memory {
+                limit_bytes: limits.memory_bytes,
+            }),
+            Some(Err(trap)) => Err(CallError::Trap {
+                detail: format!("{trap:?}"),
+            }),
+        }
+    }
+}

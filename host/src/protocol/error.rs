@@ -1,0 +1,142 @@
+//! Errors the JSON-RPC caller sees, and their wire form.
+//!
+//! Every failure that reaches a client as a JSON-RPC error passes through
+//! [`RpcError::to_wire`]; nothing else builds error objects.
+
+use serde_json::{Value, json};
+
+/// JSON-RPC 2.0 and MCP error codes.
+pub mod code {
+    /// Invalid JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// Not a valid request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// Unknown method.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Internal error (masked detail).
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// HTTP header does not match the body (2026-07-28).
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// The request needs a client capability it did not declare (2026-07-28).
+    pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
+    /// The requested protocol version is not supported (2026-07-28).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+}
+
+/// A protocol-level failure, answered as a JSON-RPC error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RpcError {
+    /// The message is not JSON.
+    #[error("parse error: {0}")]
+    Parse(String),
+    /// The message is JSON but not a valid request.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The method does not exist (in this era).
+    #[error("method not found: {0}")]
+    MethodNotFound(String),
+    /// The parameters are wrong; the message says how.
+    #[error("{0}")]
+    InvalidParams(String),
+    /// Something failed inside the host; details are only in the host log.
+    #[error("internal error")]
+    Internal,
+    /// An HTTP header disagrees with the body.
+    #[error("header {header} does not match the request body")]
+    HeaderMismatch {
+        /// The header.
+        header: &'static str,
+    },
+    /// The request needs client capabilities the client did not declare.
+    #[error("missing required client capability")]
+    MissingClientCapability {
+        /// The capabilities needed, as a `ClientCapabilities` object.
+        required: Value,
+    },
+    /// The requested protocol version is not served.
+    #[error("unsupported protocol version {requested:?}")]
+    UnsupportedVersion {
+        /// What the client asked for.
+        requested: String,
+        /// What berth serves.
+        supported: &'static [&'static str],
+    },
+}
+
+impl RpcError {
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i64 {
+        match self {
+            Self::Parse(_) => code::PARSE_ERROR,
+            Self::InvalidRequest(_) => code::INVALID_REQUEST,
+            Self::MethodNotFound(_) => code::METHOD_NOT_FOUND,
+            Self::InvalidParams(_) => code::INVALID_PARAMS,
+            Self::Internal => code::INTERNAL_ERROR,
+            Self::HeaderMismatch { .. } => code::HEADER_MISMATCH,
+            Self::MissingClientCapability { .. } => code::MISSING_CLIENT_CAPABILITY,
+            Self::UnsupportedVersion { .. } => code::UNSUPPORTED_PROTOCOL_VERSION,
+        }
+    }
+
+    /// The `error` member of a JSON-RPC response.
+    pub fn to_wire(&self) -> Value {
+        let message = match self {
+            Self::Parse(_) => "Parse error".to_owned(),
+            Self::InvalidRequest(m) => format!("Invalid request: {m}"),
+            Self::MethodNotFound(m) => format!("Method not found: {m}"),
+            Self::InvalidParams(m) => m.clone(),
+            Self::Internal => "Internal error".to_owned(),
+            Self::HeaderMismatch { header } => format!("Header mismatch: {header}"),
+            Self::MissingClientCapability { .. } => "Missing required client capability".to_owned(),
+            Self::UnsupportedVersion { .. } => "Unsupported protocol version".to_owned(),
+        };
+        let data = match self {
+            Self::Parse(detail) => Some(json!({ "detail": detail })),
+            Self::HeaderMismatch { header } => Some(json!({ "header": header })),
+            Self::MissingClientCapability { required } => {
+                Some(json!({ "requiredCapabilities": required }))
+            }
+            Self::UnsupportedVersion {
+                requested,
+                supported,
+            } => Some(json!({ "supported": supported, "requested": requested })),
+            _ => None,
+        };
+        let mut error = json!({ "code": self.code(), "message": message });
+        if let (Some(data), Some(obj)) = (data, error.as_object_mut()) {
+            obj.insert("data".to_owned(), data);
+        }
+        error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_version_carries_supported_and_requested() {
+        let e = RpcError::UnsupportedVersion {
+            requested: "1900-01-01".to_owned(),
+            supported: &["2026-07-28"],
+        };
+        assert_eq!(
+            e.to_wire(),
+            json!({"code": -32022, "message": "Unsupported protocol version",
+                   "data": {"supported": ["2026-07-28"], "requested": "1900-01-01"}})
+        );
+    }
+
+    #[test]
+    fn modern_error_codes_match_the_spec() {
+        assert_eq!(RpcError::HeaderMismatch { header: "Mcp-Method" }.code(), -32020);
+        let e = RpcError::MissingClientCapability {
+            required: json!({"elicitation": {}}),
+        };
+        assert_eq!(e.code(), -32021);
+        assert_eq!(e.to_wire()["data"]["requiredCapabilities"], json!({"elicitation": {}}));
+        assert_eq!(RpcError::Internal.to_wire(), json!({"code": -32603, "message": "Internal error"}));
+    }
+}
