@@ -171,7 +171,12 @@ impl RawConfig {
             Some(ms) if (1..=crate::plugin::MAX_DEADLINE_MS).contains(&ms) => {
                 Duration::from_millis(ms)
             }
-            Some(ms) => return Err(invalid("limits.deadline_ms", format!("{ms} is out of range"))),
+            Some(ms) => {
+                return Err(invalid(
+                    "limits.deadline_ms",
+                    format!("{ms} is out of range"),
+                ));
+            }
         };
         let max_concurrent_calls = self.limits.max_concurrent_calls.unwrap_or(64);
         if !(1..=4096).contains(&max_concurrent_calls) {
@@ -183,13 +188,22 @@ impl RawConfig {
         let kv_default = KvLimits::default();
         let kv = KvLimits {
             max_key_bytes: kv_default.max_key_bytes,
-            max_value_bytes: self.state.max_value_bytes.unwrap_or(kv_default.max_value_bytes),
-            max_keys_per_namespace: self.state.max_keys.unwrap_or(kv_default.max_keys_per_namespace),
+            max_value_bytes: self
+                .state
+                .max_value_bytes
+                .unwrap_or(kv_default.max_value_bytes),
+            max_keys_per_namespace: self
+                .state
+                .max_keys
+                .unwrap_or(kv_default.max_keys_per_namespace),
             max_bytes_per_namespace: self
                 .state
                 .max_bytes_per_scope
                 .unwrap_or(kv_default.max_bytes_per_namespace),
-            max_total_bytes: self.state.max_total_bytes.unwrap_or(kv_default.max_total_bytes),
+            max_total_bytes: self
+                .state
+                .max_total_bytes
+                .unwrap_or(kv_default.max_total_bytes),
         };
         if kv.max_value_bytes > kv.max_bytes_per_namespace {
             return Err(invalid(
@@ -203,14 +217,20 @@ impl RawConfig {
                 .sessions
                 .handle_ttl_secs
                 .map_or(handle_default.ttl, Duration::from_secs),
-            max_total: self.sessions.max_handles.unwrap_or(handle_default.max_total),
+            max_total: self
+                .sessions
+                .max_handles
+                .unwrap_or(handle_default.max_total),
             max_per_principal: self
                 .sessions
                 .max_handles_per_user
                 .unwrap_or(handle_default.max_per_principal),
         };
         if handles.ttl.is_zero() {
-            return Err(invalid("sessions.handle_ttl_secs", "must be positive".to_owned()));
+            return Err(invalid(
+                "sessions.handle_ttl_secs",
+                "must be positive".to_owned(),
+            ));
         }
         let plugin_dirs = if overrides.plugin_dirs.is_empty() {
             self.plugins.dirs.unwrap_or_default()
@@ -220,7 +240,10 @@ impl RawConfig {
         Ok(Config {
             plugin_dirs,
             runtime: RuntimeOptions {
-                cache_dir: overrides.cache_dir.or(self.plugins.cache_dir).or_else(default_cache_dir),
+                cache_dir: overrides
+                    .cache_dir
+                    .or(self.plugins.cache_dir)
+                    .or_else(default_cache_dir),
                 default_limits: Limits {
                     memory_bytes,
                     deadline,
@@ -276,7 +299,10 @@ mod tests {
         let bad = RawConfig::from_toml("[limits]\nmemory_mb = 0").unwrap();
         assert!(matches!(
             bad.resolve(Overrides::default()),
-            Err(ConfigError::Invalid { key: "limits.memory_mb", .. })
+            Err(ConfigError::Invalid {
+                key: "limits.memory_mb",
+                ..
+            })
         ));
     }
 }

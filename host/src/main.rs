@@ -1,1 +1,318 @@
-fn main() {}
+//! The `berth` command: serve, call, inspect. Thin: parses flags, sets up
+//! logging, and hands over to the library.
+
+use anyhow::{Context, Result, bail};
+use berth::app::App;
+use berth::auth::Principal;
+use berth::config::{Config, Overrides, RawConfig};
+use berth::plugin::{PluginHost, Registry};
+use berth::protocol::{Connection, Outbound, Server, ServerOptions};
+use berth::session::HandleStore;
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// berth: serve MCP tools from sandboxed WebAssembly plugins.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (default: ./berth.toml if it exists).
+    #[arg(long, global = true, env = "BERTH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter for the host's own log on stderr (e.g. `info`, `berth=debug`).
+    #[arg(long, global = true, env = "BERTH_LOG", default_value = "info")]
+    log: String,
+    /// Directory for compiled plugin code.
+    #[arg(long, global = true, env = "BERTH_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the plugins in the given directories to one MCP client.
+    Serve {
+        /// Speak MCP on stdin/stdout (the default).
+        #[arg(long)]
+        stdio: bool,
+        /// Plugin directory; repeat for several (replaces the config's list).
+        #[arg(long = "plugins", env = "BERTH_PLUGINS", value_delimiter = ':')]
+        plugins: Vec<PathBuf>,
+    },
+    /// Call one tool of one plugin file and print the result.
+    Call {
+        /// The plugin (`.wasm`; its `.toml` manifest is read from beside it).
+        plugin: PathBuf,
+        /// The tool's name inside the plugin (e.g. `increment`).
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// Print the whole MCP result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a plugin's exports, tools, schemas, limits and grants.
+    Inspect {
+        /// The plugin file.
+        plugin: PathBuf,
+    },
+}
+
+/// Exit codes: 0 success, 1 the tool reported an error, 2 berth failed.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .init();
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli)));
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config(cli: &Cli, plugin_dirs: Vec<PathBuf>) -> Result<Config> {
+    let raw = match &cli.config {
+        Some(path) => RawConfig::from_file(path)?,
+        None if Path::new("berth.toml").exists() => RawConfig::from_file(Path::new("berth.toml"))?,
+        None => RawConfig::default(),
+    };
+    Ok(raw.resolve(Overrides {
+        plugin_dirs,
+        cache_dir: cli.cache_dir.clone(),
+    })?)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Serve { stdio: _, plugins } => serve(config(&cli, plugins.clone())?)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Call {
+            plugin,
+            tool,
+            args,
+            json,
+        } => call(config(&cli, Vec::new())?, plugin, tool, args, *json).await,
+        Command::Inspect { plugin } => inspect(config(&cli, Vec::new())?, plugin)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    if config.plugin_dirs.is_empty() {
+        bail!("no plugin directories: pass --plugins DIR or set [plugins] dirs in berth.toml");
+    }
+    let started = std::time::Instant::now();
+    let app = App::start(&config).await?;
+    for e in &app.load_errors {
+        tracing::error!("{e}");
+    }
+    let registry = app.server.plugins().registry();
+    tracing::info!(
+        plugins = registry.plugins().len(),
+        tools = registry.tool_count(),
+        ms = started.elapsed().as_millis() as u64,
+        "serving on stdio"
+    );
+    let shutdown = CancellationToken::new();
+    let maintenance = app.spawn_maintenance(shutdown.clone());
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        signals.cancel();
+    });
+    let server = app.server.clone();
+    berth::transport::stdio::serve(
+        server,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        shutdown.clone(),
+    )
+    .await?;
+    shutdown.cancel();
+    let _ = maintenance.await;
+    Ok(())
+}
+
+async fn single_plugin_server(config: &Config, path: &Path) -> Result<Arc<Server>> {
+    let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
+    let host = Arc::new(PluginHost::new(config.runtime.clone(), kv.clone())?);
+    let plugin = host.load_file(path).await?;
+    host.register(plugin)?;
+    let handles = HandleStore::new(config.handles.clone(), kv.clone());
+    Ok(Arc::new(Server::new(
+        host,
+        kv,
+        handles,
+        ServerOptions::default(),
+    )))
+}
+
+async fn call(
+    config: Config,
+    path: &Path,
+    tool: &str,
+    args: &str,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let arguments: Value = serde_json::from_str(args).context("--args is not JSON")?;
+    let server = single_plugin_server(&config, path).await?;
+    let registry: Arc<Registry> = server.plugins().registry();
+    let Some(plugin) = registry.plugins().next() else {
+        bail!("{} did not load", path.display());
+    };
+    if !plugin.tools().iter().any(|t| t.name == tool) {
+        let names: Vec<&str> = plugin.tools().iter().map(|t| t.name.as_str()).collect();
+        bail!(
+            "{} has no tool {tool:?}; it has: {}",
+            plugin.name(),
+            names.join(", ")
+        );
+    }
+    let exposed = plugin.exposed_name(tool);
+    // One session for this call, at the most verbose log level, with
+    // progress: everything the plugin reports goes to stderr.
+    let conn = Connection::new(Principal::anonymous());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
+    let out = Outbound::new(tx);
+    let printer = tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            let msg: Value = serde_json::from_str(&line).unwrap_or_default();
+            let p = &msg["params"];
+            match msg["method"].as_str() {
+                Some("notifications/message") => {
+                    eprintln!(
+                        "[{}] {}: {}",
+                        p["level"].as_str().unwrap_or("?"),
+                        p["logger"].as_str().unwrap_or("?"),
+                        p["data"]
+                    );
+                }
+                Some("notifications/progress") => {
+                    eprintln!(
+                        "[progress] {}/{} {}",
+                        p["progress"],
+                        p["total"],
+                        p["message"].as_str().unwrap_or("")
+                    );
+                }
+                _ => eprintln!("{line}"),
+            }
+        }
+    });
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"berth call","version":env!("CARGO_PKG_VERSION")}}});
+    server.handle(&conn, &init.to_string(), &out).await;
+    let level =
+        json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"debug"}});
+    server.handle(&conn, &level.to_string(), &out).await;
+    let request = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
+        "name": exposed, "arguments": arguments, "_meta": {"progressToken": "berth-call"}}});
+    let response = server.handle(&conn, &request.to_string(), &out).await;
+    drop(out);
+    conn.close(server.kv()).await;
+    let _ = printer.await;
+    let response: Value = serde_json::from_str(&response.unwrap_or_default())?;
+    if let Some(error) = response.get("error") {
+        bail!("error {}: {}", error["code"], error["message"]);
+    }
+    let result = &response["result"];
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(result)?);
+    } else {
+        for block in result["content"].as_array().into_iter().flatten() {
+            match block["type"].as_str() {
+                Some("text") => println!("{}", block["text"].as_str().unwrap_or_default()),
+                _ => println!("{block}"),
+            }
+        }
+    }
+    Ok(if result["isError"] == json!(true) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn inspect(config: Config, path: &Path) -> Result<()> {
+    let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
+    let host = PluginHost::new(config.runtime.clone(), kv)?;
+    let plugin = host.load_file(path).await?;
+    let m = plugin.manifest();
+    let e = plugin.exports();
+    let exports: Vec<&str> = [
+        (e.tools, "tools"),
+        (e.resources, "resources"),
+        (e.prompts, "prompts"),
+        (e.completion, "completion"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    let needs: Vec<&str> = plugin
+        .imports()
+        .iter()
+        .filter_map(|i| {
+            if i.starts_with("wasi:sockets") {
+                Some("network (not granted by berth)")
+            } else if i.starts_with("wasi:http") {
+                Some("outbound HTTP (not granted by berth)")
+            } else {
+                None
+            }
+        })
+        .collect();
+    let tools: Vec<Value> = plugin
+        .tools()
+        .iter()
+        .map(|t| {
+            json!({
+                "name": plugin.exposed_name(&t.name),
+                "title": t.title,
+                "description": t.description,
+                "stateful": t.stateful,
+                "inputSchema": t.input_schema,
+                "outputSchema": t.output_schema,
+                "annotations": t.annotations,
+            })
+        })
+        .collect();
+    let report = json!({
+        "plugin": plugin.name(),
+        "path": plugin.path(),
+        "exports": exports,
+        "imports": plugin.imports(),
+        "prefix": plugin.prefix(),
+        "limits": {
+            "memoryMb": m.limits.memory_bytes >> 20,
+            "deadlineMs": m.limits.deadline.as_millis() as u64,
+        },
+        "grants": {
+            "env": m.grants.env,
+            "dirs": m.grants.dirs.iter().map(|d| json!({
+                "host": d.host, "guest": d.guest, "writable": d.writable})).collect::<Vec<_>>(),
+            "unsupportedImports": needs,
+        },
+        "tools": tools,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}

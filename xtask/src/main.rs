@@ -1,1 +1,133 @@
-fn main() {}
+//! `cargo xtask`: build, serve and test berth with nothing but cargo.
+//!
+//! - `cargo xtask up`: installs the wasm32-wasip2 target, builds the host
+//!   and the example plugins, and serves them over stdio.
+//! - `cargo xtask test`: the whole test suite: formatting, lints (host and
+//!   plugins), unit and end-to-end tests.
+//! - `cargo xtask plugins`: builds the plugins into `plugins/dist`.
+//! - `cargo xtask bench`: runs the benchmarks.
+//!
+//! Build output goes to `$CARGO_TARGET_DIR` if set, else
+//! `~/.cache/berth/target`, so a fresh clone reuses earlier builds.
+
+mod plugins;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask lives in the repository")?
+        .to_owned();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    match args.first().map(String::as_str) {
+        Some("up") => up(&root, &rest),
+        Some("test") => test(&root),
+        Some("plugins") => build_plugins(&root).map(|_| ()),
+        Some("bench") => bench(&root, &rest),
+        _ => {
+            eprintln!("usage: cargo xtask <up [berth serve args] | test | plugins | bench>");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("+ {cmd:?}");
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+/// Where host build output goes unless the caller chose.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(".cache").join("berth").join("target")
+}
+
+fn host_cargo(root: &Path) -> Command {
+    let mut cmd = cargo();
+    cmd.current_dir(root).env("CARGO_TARGET_DIR", target_dir());
+    cmd
+}
+
+fn wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32-wasip2 target")?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-wasip2") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    Ok(())
+}
+
+fn build_plugins(root: &Path) -> Result<PathBuf> {
+    wasm_target()?;
+    let dist = plugins::build(root).map_err(anyhow::Error::msg)?;
+    eprintln!("plugins built into {}", dist.display());
+    Ok(dist)
+}
+
+fn up(root: &Path, serve_args: &[String]) -> Result<()> {
+    let dist = build_plugins(root)?;
+    run(host_cargo(root).args(["build", "--release", "-p", "berth"]))?;
+    let berth = target_dir().join("release").join("berth");
+    eprintln!(
+        "serving the example plugins over stdio with {} (an MCP client launches this same command; Ctrl-D or Ctrl-C ends it)",
+        berth.display()
+    );
+    let mut cmd = Command::new(&berth);
+    cmd.arg("serve").arg("--stdio").arg("--plugins").arg(&dist);
+    cmd.args(serve_args);
+    run(&mut cmd)
+}
+
+fn test(root: &Path) -> Result<()> {
+    wasm_target()?;
+    run(host_cargo(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo()
+        .current_dir(root.join("plugins"))
+        .args(["fmt", "--all", "--check"]))?;
+    build_plugins(root)?;
+    run(host_cargo(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo()
+        .current_dir(root.join("plugins"))
+        .env("CARGO_TARGET_DIR", plugins::target_dir(root))
+        .args([
+            "clippy",
+            "--workspace",
+            "--target",
+            "wasm32-wasip2",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    run(host_cargo(root).args(["test", "--workspace"]))
+}
+
+fn bench(root: &Path, args: &[String]) -> Result<()> {
+    build_plugins(root)?;
+    run(host_cargo(root).args(["bench", "-p", "berth"]).args(args))
+}

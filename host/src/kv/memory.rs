@@ -119,7 +119,8 @@ impl MemoryStore {
         }
         data.bytes = data.bytes - old_size + new_size;
         inner.total_bytes = inner.total_bytes - old_size + new_size;
-        data.entries.insert(key.to_owned(), Entry { value, expires });
+        data.entries
+            .insert(key.to_owned(), Entry { value, expires });
         Ok(())
     }
 
@@ -162,7 +163,10 @@ impl MemoryStore {
             return Vec::new();
         };
         data.entries
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter(|(_, e)| e.live(now))
             .take(limit)
@@ -328,25 +332,37 @@ mod tests {
         ));
         assert!(matches!(
             store.set_now(&a, "k", vec![0; 9], None),
-            Err(KvError::QuotaExceeded { quota: "value size", .. })
+            Err(KvError::QuotaExceeded {
+                quota: "value size",
+                ..
+            })
         ));
         store.set_now(&a, "a", vec![0; 5], None).unwrap();
         store.set_now(&a, "b", vec![0; 5], None).unwrap();
         assert!(matches!(
             store.set_now(&a, "c", vec![], None),
-            Err(KvError::QuotaExceeded { quota: "keys per scope", .. })
+            Err(KvError::QuotaExceeded {
+                quota: "keys per scope",
+                ..
+            })
         ));
         // Overwriting counts the new size against the old one.
         assert!(matches!(
             store.set_now(&a, "a", vec![0; 7], None),
-            Err(KvError::QuotaExceeded { quota: "bytes per scope", .. })
+            Err(KvError::QuotaExceeded {
+                quota: "bytes per scope",
+                ..
+            })
         ));
         store.set_now(&a, "a", vec![0; 4], None).unwrap();
         let b = ns("t", session("s2"), "p");
         store.set_now(&b, "a", vec![0; 7], None).unwrap();
         assert!(matches!(
             store.set_now(&b, "b", vec![0; 3], None),
-            Err(KvError::QuotaExceeded { quota: "store size", .. })
+            Err(KvError::QuotaExceeded {
+                quota: "store size",
+                ..
+            })
         ));
         assert!(store.delete_now(&a, "b").unwrap());
         assert!(!store.delete_now(&a, "b").unwrap());

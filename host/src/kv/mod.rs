@@ -122,8 +122,12 @@ pub trait KvStore: Send + Sync + 'static {
     /// Deletes a value; true when it existed.
     fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool>;
     /// Keys starting with `prefix`, sorted, at most `limit` of them.
-    fn list<'a>(&'a self, ns: &'a Namespace, prefix: &'a str, limit: usize)
-    -> KvFuture<'a, Vec<String>>;
+    fn list<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        prefix: &'a str,
+        limit: usize,
+    ) -> KvFuture<'a, Vec<String>>;
     /// Drops every namespace of a scope (all plugins), e.g. when a session
     /// ends. Returns how many entries were removed.
     fn drop_scope<'a>(&'a self, scope: &'a ScopeKey) -> KvFuture<'a, usize>;

@@ -68,7 +68,9 @@ pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
             .and_then(Value::as_object)
             .is_some_and(|p| p.contains_key("session"))
     {
-        return Err("a stateful tool must not declare a `session` argument: the host adds it".to_owned());
+        return Err(
+            "a stateful tool must not declare a `session` argument: the host adds it".to_owned(),
+        );
     }
     let output_schema = t
         .output_schema
@@ -242,6 +244,9 @@ mod tests {
             annotations: None,
         }));
         let v = serde_json::to_value(block).unwrap();
-        assert_eq!(v, serde_json::json!({"type":"image","data":"/wA=","mimeType":"image/png"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"image","data":"/wA=","mimeType":"image/png"})
+        );
     }
 }

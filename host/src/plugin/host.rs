@@ -173,8 +173,11 @@ impl context::Host for StoreData {
             return Ok(());
         }
         self.last_progress = Some(progress);
-        call.events
-            .progress(progress, total.filter(|t| t.is_finite()), message.map(truncate));
+        call.events.progress(
+            progress,
+            total.filter(|t| t.is_finite()),
+            message.map(truncate),
+        );
         Ok(())
     }
 

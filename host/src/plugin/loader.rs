@@ -189,7 +189,10 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 fn plugin_name(path: &Path) -> Result<Arc<str>, LoadError> {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     let ok = !stem.is_empty()
         && stem.len() <= 64
         && stem
@@ -228,7 +231,10 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
             reason: format!("{e:#}"),
         })?;
     let ty = component.component_type();
-    let imports: Vec<String> = ty.imports(&runtime.engine).map(|(n, _)| n.to_owned()).collect();
+    let imports: Vec<String> = ty
+        .imports(&runtime.engine)
+        .map(|(n, _)| n.to_owned())
+        .collect();
     let pre = runtime
         .linker
         .instantiate_pre(&component)
@@ -244,7 +250,10 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         completion: completion::GuestIndices::new(&pre).is_ok(),
     };
     if exports == Exports::default() {
-        let found: Vec<String> = ty.exports(&runtime.engine).map(|(n, _)| n.to_owned()).collect();
+        let found: Vec<String> = ty
+            .exports(&runtime.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
         return Err(LoadError::NotAPlugin {
             path: path.to_owned(),
             found: if found.is_empty() {

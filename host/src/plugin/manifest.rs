@@ -132,7 +132,9 @@ impl Manifest {
     pub fn parse(text: &str, defaults: Limits) -> Result<Self, String> {
         let raw: RawManifest = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         if let Some(prefix) = &raw.prefix
-            && !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             return Err(format!(
                 "prefix {prefix:?} may only contain ASCII letters, digits, '_' and '-'"
@@ -141,7 +143,9 @@ impl Manifest {
         let mut limits = defaults;
         if let Some(mb) = raw.limits.memory_mb {
             if mb == 0 || mb > MAX_MEMORY_MB {
-                return Err(format!("limits.memory_mb must be 1..={MAX_MEMORY_MB}, not {mb}"));
+                return Err(format!(
+                    "limits.memory_mb must be 1..={MAX_MEMORY_MB}, not {mb}"
+                ));
             }
             limits.memory_bytes = usize::try_from(mb << 20).map_err(|e| e.to_string())?;
         }
@@ -155,7 +159,10 @@ impl Manifest {
         }
         for dir in &raw.grants.dirs {
             if !dir.guest.starts_with('/') {
-                return Err(format!("grants.dirs guest path {:?} must be absolute", dir.guest));
+                return Err(format!(
+                    "grants.dirs guest path {:?} must be absolute",
+                    dir.guest
+                ));
             }
         }
         Ok(Self {
@@ -207,8 +214,16 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_are_errors() {
         let d = Limits::default();
-        assert!(Manifest::parse("prefx = \"a\"", d).unwrap_err().contains("prefx"));
-        assert!(Manifest::parse("[limits]\nmemory = 3", d).unwrap_err().contains("memory"));
+        assert!(
+            Manifest::parse("prefx = \"a\"", d)
+                .unwrap_err()
+                .contains("prefx")
+        );
+        assert!(
+            Manifest::parse("[limits]\nmemory = 3", d)
+                .unwrap_err()
+                .contains("memory")
+        );
         assert!(Manifest::parse("[limits]\nmemory_mb = 0", d).is_err());
         assert!(Manifest::parse("[limits]\ndeadline_ms = 99999999", d).is_err());
         assert!(Manifest::parse("prefix = \"a b\"", d).is_err());

@@ -131,12 +131,24 @@ mod tests {
 
     #[test]
     fn modern_error_codes_match_the_spec() {
-        assert_eq!(RpcError::HeaderMismatch { header: "Mcp-Method" }.code(), -32020);
+        assert_eq!(
+            RpcError::HeaderMismatch {
+                header: "Mcp-Method"
+            }
+            .code(),
+            -32020
+        );
         let e = RpcError::MissingClientCapability {
             required: json!({"elicitation": {}}),
         };
         assert_eq!(e.code(), -32021);
-        assert_eq!(e.to_wire()["data"]["requiredCapabilities"], json!({"elicitation": {}}));
-        assert_eq!(RpcError::Internal.to_wire(), json!({"code": -32603, "message": "Internal error"}));
+        assert_eq!(
+            e.to_wire()["data"]["requiredCapabilities"],
+            json!({"elicitation": {}})
+        );
+        assert_eq!(
+            RpcError::Internal.to_wire(),
+            json!({"code": -32603, "message": "Internal error"})
+        );
     }
 }

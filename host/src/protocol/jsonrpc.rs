@@ -206,7 +206,10 @@ mod tests {
     fn requests_notifications_and_responses_are_told_apart() {
         assert!(matches!(
             parse(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
-            Ok(Incoming::Request { id: RequestId::Number(1), .. })
+            Ok(Incoming::Request {
+                id: RequestId::Number(1),
+                ..
+            })
         ));
         assert!(matches!(
             parse(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
@@ -225,10 +228,19 @@ mod tests {
         assert_eq!(code("[]"), -32600);
         assert_eq!(code("42"), -32600);
         assert_eq!(code(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#), -32600);
-        assert_eq!(code(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#), -32600);
-        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#), -32600);
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            -32600
+        );
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#),
+            -32600
+        );
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":7}"#), -32600);
-        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#), -32602);
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#),
+            -32602
+        );
         // The id is kept when it could be read, so the error can be matched.
         let r = parse(r#"{"jsonrpc":"2.0","id":"k","method":"x","params":3}"#).unwrap_err();
         assert_eq!(r.id, Some(RequestId::String("k".to_owned())));
@@ -237,7 +249,10 @@ mod tests {
     #[test]
     fn responses_serialise_as_json_rpc() {
         let id = RequestId::Number(3);
-        assert_eq!(result(&id, &json!({})), r#"{"jsonrpc":"2.0","id":3,"result":{}}"#);
+        assert_eq!(
+            result(&id, &json!({})),
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#
+        );
         let e = error(None, &RpcError::Parse("x".to_owned()));
         let v: Value = serde_json::from_str(&e).unwrap();
         assert_eq!(v["id"], Value::Null);

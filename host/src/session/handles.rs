@@ -285,7 +285,10 @@ mod tests {
         tokio::time::advance(Duration::from_secs(50)).await;
         assert!(handles.resolve(&info.handle, &alice).is_ok());
         tokio::time::advance(Duration::from_secs(61)).await;
-        assert_eq!(handles.resolve(&info.handle, &alice), Err(HandleError::Unknown));
+        assert_eq!(
+            handles.resolve(&info.handle, &alice),
+            Err(HandleError::Unknown)
+        );
         assert_eq!(handles.purge_expired().await, 1);
         assert!(handles.is_empty());
     }
@@ -317,11 +320,20 @@ mod tests {
         let a = principal("a");
         handles.open(&a).await.unwrap();
         let second = handles.open(&a).await.unwrap();
-        assert!(matches!(handles.open(&a).await, Err(HandleError::Full { per: "per user", .. })));
+        assert!(matches!(
+            handles.open(&a).await,
+            Err(HandleError::Full {
+                per: "per user",
+                ..
+            })
+        ));
         handles.open(&principal("b")).await.unwrap();
         assert!(matches!(
             handles.open(&principal("c")).await,
-            Err(HandleError::Full { per: "in total", .. })
+            Err(HandleError::Full {
+                per: "in total",
+                ..
+            })
         ));
         assert!(handles.close(&second.handle, &a).await);
         assert!(handles.open(&a).await.is_ok());

@@ -44,7 +44,11 @@ pub struct LegacySession {
 
 impl LegacySession {
     /// A session that has just answered `initialize`.
-    pub fn new(protocol_version: &'static str, client_capabilities: Value, client_info: Value) -> Self {
+    pub fn new(
+        protocol_version: &'static str,
+        client_capabilities: Value,
+        client_info: Value,
+    ) -> Self {
         Self {
             id: SessionId::generate(),
             protocol_version,

@@ -71,7 +71,12 @@ pub fn get_bytes(scope: Scope, key: &str) -> Result<Option<Vec<u8>>, KvError> {
 ///
 /// # Errors
 /// The host's [`KvError`].
-pub fn set_bytes(scope: Scope, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), KvError> {
+pub fn set_bytes(
+    scope: Scope,
+    key: &str,
+    value: &[u8],
+    ttl: Option<Duration>,
+) -> Result<(), KvError> {
     let ttl_ms = ttl.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     host::kv_set(scope, key, value, ttl_ms)
 }

@@ -53,13 +53,15 @@ pub mod kv;
 pub mod log;
 mod tool;
 
-pub use bindings::berth::plugin::context::{Identity, Scope, cancelled, principal, resource_updated};
+pub use bindings::berth::plugin::context::{
+    Identity, Scope, cancelled, principal, resource_updated,
+};
 pub use bindings::berth::plugin::types::{
     Annotations, BinaryContent, Content, EmbeddedResource, Error, ResourceContents, ResourceLink,
     TextContent,
 };
 pub use bindings::exports::berth::plugin::tools::CallResult;
-pub use tool::{Tool, ToolResult, text, error_text, structured, tool, dispatch, describe};
+pub use tool::{Tool, ToolResult, describe, dispatch, error_text, structured, text, tool};
 
 /// Reports progress to the client (a no-op unless it asked for progress).
 pub fn progress(progress: f64, total: Option<f64>, message: Option<&str>) {

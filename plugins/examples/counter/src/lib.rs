@@ -26,7 +26,14 @@ fn reset(_: NoArgs) -> ToolResult {
 }
 
 berth_plugin::tools![
-    tool("increment", "Adds one to this session's counter and returns it", increment).stateful(),
-    tool("get", "Returns this session's counter", get).stateful().read_only(),
+    tool(
+        "increment",
+        "Adds one to this session's counter and returns it",
+        increment
+    )
+    .stateful(),
+    tool("get", "Returns this session's counter", get)
+        .stateful()
+        .read_only(),
     tool("reset", "Sets this session's counter back to zero", reset).stateful(),
 ];

@@ -14,7 +14,9 @@ struct Args {
 
 fn work(args: Args) -> ToolResult {
     if args.steps > 1000 || args.step_ms > 10_000 {
-        return Ok(error_text("steps must be at most 1000 and step_ms at most 10000"));
+        return Ok(error_text(
+            "steps must be at most 1000 and step_ms at most 10000",
+        ));
     }
     let total = f64::from(args.steps);
     for step in 0..args.steps {
@@ -24,9 +26,17 @@ fn work(args: Args) -> ToolResult {
         }
         std::thread::sleep(Duration::from_millis(args.step_ms));
         let done = f64::from(step + 1);
-        progress(done, Some(total), Some(&format!("step {} of {}", step + 1, args.steps)));
+        progress(
+            done,
+            Some(total),
+            Some(&format!("step {} of {}", step + 1, args.steps)),
+        );
     }
     Ok(text(format!("done: {} steps", args.steps)))
 }
 
-berth_plugin::tools![tool("work", "Works for steps × step_ms milliseconds, reporting progress", work)];
+berth_plugin::tools![tool(
+    "work",
+    "Works for steps × step_ms milliseconds, reporting progress",
+    work
+)];

@@ -1,0 +1,77 @@
+//! Assembles the layers into a running host: kv store, plugin runtime,
+//! handles, protocol server, and the background maintenance they need.
+//!
+//! The one place that knows every layer below `transport`; `main` and
+//! embedders start here.
+
+use crate::config::Config;
+use crate::kv::{MemoryStore, SharedKv};
+use crate::plugin::{LoadError, PluginHost, RuntimeError};
+use crate::protocol::{Server, ServerOptions};
+use crate::session::HandleStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How often expired state and handles are reclaimed.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A host ready to serve.
+pub struct App {
+    /// The protocol server.
+    pub server: Arc<Server>,
+    /// Plugins that failed to load (the rest are served).
+    pub load_errors: Vec<LoadError>,
+}
+
+/// Why the host cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The runtime could not be created.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// A plugin directory could not be read.
+    #[error(transparent)]
+    Plugins(#[from] LoadError),
+}
+
+impl App {
+    /// Builds the host and loads every plugin in the configured directories.
+    ///
+    /// # Errors
+    /// [`StartError`] when the runtime cannot start or a directory cannot
+    /// be listed; a single bad plugin is only reported in `load_errors`.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let kv: SharedKv = Arc::new(MemoryStore::new(config.kv.clone()));
+        let plugins = Arc::new(PluginHost::new(config.runtime.clone(), kv.clone())?);
+        let load_errors = plugins.load_dirs(&config.plugin_dirs).await?;
+        let handles = HandleStore::new(config.handles.clone(), kv.clone());
+        let server = Arc::new(Server::new(plugins, kv, handles, ServerOptions::default()));
+        Ok(Self {
+            server,
+            load_errors,
+        })
+    }
+
+    /// Spawns the maintenance task (expired kv entries and handles); it
+    /// stops when `shutdown` is cancelled.
+    pub fn spawn_maintenance(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        let handles = server.handles().purge_expired().await;
+                        let entries = server.kv().purge_expired().await.unwrap_or(0);
+                        if handles + entries > 0 {
+                            tracing::debug!(handles, entries, "expired state reclaimed");
+                        }
+                    }
+                }
+            }
+        })
+    }
+}

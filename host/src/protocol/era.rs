@@ -1,0 +1,171 @@
+//! The two protocol eras: which versions each serves, and the per-request
+//! metadata of the modern era.
+//!
+//! A request is modern when its `_meta` carries
+//! `io.modelcontextprotocol/protocolVersion`; otherwise it belongs to the
+//! connection's legacy session (if any). Handlers never see the difference:
+//! they receive a [`RequestCx`].
+
+use super::error::RpcError;
+use crate::level::LogLevel;
+use serde_json::{Map, Value};
+
+/// Legacy versions, newest first (negotiated by `initialize`).
+pub const LEGACY_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// Modern versions (declared on every request).
+pub const MODERN_VERSIONS: &[&str] = &["2026-07-28"];
+/// Every version, newest first (for `server/discover`).
+pub const ALL_VERSIONS: &[&str] = &[
+    "2026-07-28",
+    "2025-11-25",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
+];
+
+/// `_meta` key of the request's protocol version.
+pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// `_meta` key of the client's capabilities.
+pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key of the client's name and version.
+pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+/// `_meta` key of the minimum log level for this request.
+pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+/// `_meta` key of the server's name and version on results.
+pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// The version a legacy `initialize` settles on: the client's if berth
+/// speaks it, else the newest legacy version.
+pub fn negotiate(requested: Option<&str>) -> &'static str {
+    requested
+        .and_then(|r| LEGACY_VERSIONS.iter().find(|v| **v == r))
+        .copied()
+        .unwrap_or(LEGACY_VERSIONS[0])
+}
+
+/// Which era a request is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// Part of a legacy session.
+    Legacy,
+    /// Stateless, described by its own `_meta`.
+    Modern,
+}
+
+/// What a handler knows about the request it serves, in either era.
+#[derive(Debug, Clone)]
+pub struct RequestCx {
+    /// The era.
+    pub era: Era,
+    /// The protocol version of this request.
+    pub protocol_version: &'static str,
+    /// Minimum level of log messages to send; `None` sends none.
+    pub log_level: Option<LogLevel>,
+    /// The progress token, if the client asked for progress.
+    pub progress_token: Option<Value>,
+}
+
+/// The `_meta` object of a request's params, if any.
+pub fn meta(params: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    params.get("_meta").and_then(Value::as_object)
+}
+
+/// Whether the request declares itself modern.
+pub fn is_modern(params: &Map<String, Value>) -> bool {
+    meta(params).is_some_and(|m| m.contains_key(META_PROTOCOL_VERSION))
+}
+
+/// The progress token of a request (a string or an integer).
+pub fn progress_token(params: &Map<String, Value>) -> Option<Value> {
+    meta(params)?
+        .get("progressToken")
+        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+        .cloned()
+}
+
+/// Validates a modern request's `_meta`.
+///
+/// # Errors
+/// −32602 when a required field is missing or mistyped, −32022 when the
+/// version is not a modern version berth serves.
+pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
+    let meta = meta(params).ok_or_else(|| missing(META_PROTOCOL_VERSION))?;
+    let requested = meta
+        .get(META_PROTOCOL_VERSION)
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing(META_PROTOCOL_VERSION))?;
+    let protocol_version = MODERN_VERSIONS
+        .iter()
+        .find(|v| **v == requested)
+        .copied()
+        .ok_or_else(|| RpcError::UnsupportedVersion {
+            requested: requested.to_owned(),
+            supported: MODERN_VERSIONS,
+        })?;
+    if !meta
+        .get(META_CLIENT_CAPABILITIES)
+        .is_some_and(Value::is_object)
+    {
+        return Err(missing(META_CLIENT_CAPABILITIES));
+    }
+    let log_level = match meta.get(META_LOG_LEVEL) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_str().and_then(LogLevel::parse).ok_or_else(|| {
+            RpcError::InvalidParams(format!("_meta {META_LOG_LEVEL} is not a log level"))
+        })?),
+    };
+    Ok(RequestCx {
+        era: Era::Modern,
+        protocol_version,
+        log_level,
+        progress_token: progress_token(params),
+    })
+}
+
+fn missing(key: &str) -> RpcError {
+    RpcError::InvalidParams(format!(
+        "_meta must contain {key} (required on every 2026-07-28 request)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn negotiation_echoes_known_legacy_versions_and_falls_back_to_the_newest() {
+        assert_eq!(negotiate(Some("2025-03-26")), "2025-03-26");
+        assert_eq!(negotiate(Some("2024-11-05")), "2024-11-05");
+        assert_eq!(negotiate(Some("2026-07-28")), "2025-11-25");
+        assert_eq!(negotiate(Some("1999-01-01")), "2025-11-25");
+        assert_eq!(negotiate(None), "2025-11-25");
+    }
+
+    #[test]
+    fn modern_meta_is_validated() {
+        let ok = params(json!({"_meta": {
+            META_PROTOCOL_VERSION: "2026-07-28",
+            META_CLIENT_CAPABILITIES: {},
+            META_LOG_LEVEL: "warning",
+            "progressToken": 7
+        }}));
+        let cx = modern_cx(&ok).unwrap();
+        assert_eq!(cx.log_level, Some(LogLevel::Warning));
+        assert_eq!(cx.progress_token, Some(json!(7)));
+        let old = params(
+            json!({"_meta": {META_PROTOCOL_VERSION: "2025-11-25", META_CLIENT_CAPABILITIES: {}}}),
+        );
+        assert_eq!(modern_cx(&old).unwrap_err().code(), -32022);
+        let no_caps = params(json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28"}}));
+        assert_eq!(modern_cx(&no_caps).unwrap_err().code(), -32602);
+        let bad_level = params(
+            json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}, META_LOG_LEVEL: "loud"}}),
+        );
+        assert_eq!(modern_cx(&bad_level).unwrap_err().code(), -32602);
+    }
+}

@@ -1,0 +1,20 @@
+//! The MCP protocol engine: JSON-RPC framing, era classification, method
+//! dispatch and error mapping, in both protocol eras.
+//!
+//! Owns [`Server`] (the dispatcher) and [`Connection`] (per-client state).
+//! Knows no transport and no wasmtime: it calls plugins through
+//! `plugin::PluginHost` and resolves state scopes through `session`. Must
+//! not import `transport`.
+
+mod connection;
+pub mod era;
+pub mod error;
+mod events;
+pub mod jsonrpc;
+mod server;
+mod tools;
+
+pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};
+pub use error::RpcError;
+pub use server::{Server, ServerOptions};
+pub use tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN};

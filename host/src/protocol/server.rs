@@ -1,0 +1,272 @@
+//! The protocol engine: classifies each message once (modern `_meta` or
+//! legacy session), dispatches it to the same handlers, and shapes the
+//! result for its era.
+
+use super::connection::{Connection, Outbound};
+use super::era::{self, Era, RequestCx};
+use super::error::RpcError;
+use super::jsonrpc::{self, Incoming, RequestId};
+use crate::kv::SharedKv;
+use crate::level::LogLevel;
+use crate::plugin::PluginHost;
+use crate::session::{HandleStore, LegacySession, SessionState};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Settings of the protocol engine.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Name reported to clients.
+    pub name: String,
+    /// Version reported to clients.
+    pub version: String,
+    /// Items per page of list results.
+    pub page_size: usize,
+    /// How long clients may cache list results (modern `ttlMs`).
+    pub list_ttl_ms: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            name: "berth".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            page_size: 100,
+            list_ttl_ms: 60_000,
+        }
+    }
+}
+
+/// The MCP server: plugins, state and handles behind one dispatcher.
+pub struct Server {
+    pub(super) plugins: Arc<PluginHost>,
+    pub(super) handles: HandleStore,
+    pub(super) kv: SharedKv,
+    pub(super) options: ServerOptions,
+}
+
+/// The per-request inputs of a handler.
+pub(super) struct Request<'a> {
+    pub conn: &'a Connection,
+    pub cx: RequestCx,
+    pub params: Map<String, Value>,
+    pub out: &'a Outbound,
+    pub cancel: &'a CancellationToken,
+}
+
+impl Server {
+    /// A server over loaded plugins.
+    pub fn new(
+        plugins: Arc<PluginHost>,
+        kv: SharedKv,
+        handles: HandleStore,
+        options: ServerOptions,
+    ) -> Self {
+        Self {
+            plugins,
+            handles,
+            kv,
+            options,
+        }
+    }
+
+    /// The plugin host.
+    pub fn plugins(&self) -> &Arc<PluginHost> {
+        &self.plugins
+    }
+
+    /// The key-value store.
+    pub fn kv(&self) -> &SharedKv {
+        &self.kv
+    }
+
+    /// The modern-era handles.
+    pub fn handles(&self) -> &HandleStore {
+        &self.handles
+    }
+
+    /// Handles one incoming message and returns the response to send, if
+    /// any. Notifications and progress for the request go to `out` first.
+    pub async fn handle(&self, conn: &Connection, text: &str, out: &Outbound) -> Option<String> {
+        match jsonrpc::parse(text) {
+            Err(rejected) => Some(jsonrpc::error(rejected.id.as_ref(), &rejected.error)),
+            Ok(Incoming::Response { id }) => {
+                tracing::debug!(?id, "ignoring a response to no request of ours");
+                None
+            }
+            Ok(Incoming::Notification { method, params }) => {
+                Self::notification(conn, &method, &params);
+                None
+            }
+            Ok(Incoming::Request { id, method, params }) => {
+                let Some(cancel) = conn.begin(&id) else {
+                    let e = RpcError::InvalidRequest(
+                        "this id is already in use by a request in flight (or too many are in flight)"
+                            .to_owned(),
+                    );
+                    return Some(jsonrpc::error(Some(&id), &e));
+                };
+                let result = self.request(conn, &method, params, out, &cancel).await;
+                conn.end(&id);
+                // A cancelled request gets no response (the client has moved on).
+                if cancel.is_cancelled() {
+                    return None;
+                }
+                Some(match result {
+                    Ok(value) => jsonrpc::result(&id, &value),
+                    Err(e) => jsonrpc::error(Some(&id), &e),
+                })
+            }
+        }
+    }
+
+    fn notification(conn: &Connection, method: &str, params: &Map<String, Value>) {
+        match method {
+            "notifications/initialized" => conn.with_legacy(|s| {
+                if let Some(s) = s
+                    && s.state == SessionState::Initializing
+                {
+                    s.state = SessionState::Ready;
+                    tracing::info!(session = %s.id, version = s.protocol_version, "session ready");
+                }
+            }),
+            "notifications/cancelled" => {
+                let id = params.get("requestId").and_then(RequestId::from_value);
+                match id {
+                    Some(id) if conn.cancel(&id) => {
+                        tracing::info!(?id, reason = ?params.get("reason"), "request cancelled");
+                    }
+                    _ => tracing::debug!(?params, "cancellation for no request in flight"),
+                }
+            }
+            other => tracing::debug!(method = other, "ignoring notification"),
+        }
+    }
+
+    async fn request(
+        &self,
+        conn: &Connection,
+        method: &str,
+        params: Map<String, Value>,
+        out: &Outbound,
+        cancel: &CancellationToken,
+    ) -> Result<Value, RpcError> {
+        if method == "initialize" {
+            return self.initialize(conn, &params);
+        }
+        let cx = if era::is_modern(&params) || method == "server/discover" {
+            era::modern_cx(&params)?
+        } else if let Some(session) = conn.legacy() {
+            RequestCx {
+                era: Era::Legacy,
+                protocol_version: session.protocol_version,
+                log_level: Some(session.log_level),
+                progress_token: era::progress_token(&params),
+            }
+        } else if method == "ping" {
+            return Ok(json!({}));
+        } else {
+            return Err(RpcError::InvalidRequest(format!(
+                "no session: send initialize first, or describe the request in _meta (\"{}\": \"{}\")",
+                era::META_PROTOCOL_VERSION,
+                era::MODERN_VERSIONS[0]
+            )));
+        };
+        let era = cx.era;
+        let req = Request {
+            conn,
+            cx,
+            params,
+            out,
+            cancel,
+        };
+        let mut result = match (era, method) {
+            (_, "ping") => json!({}),
+            (Era::Modern, "server/discover") => self.discover(),
+            (_, "tools/list") => self.list_tools(&req)?,
+            (_, "tools/call") => self.call_tool(req).await?,
+            (Era::Legacy, "logging/setLevel") => set_level(conn, &req.params)?,
+            (_, other) => return Err(RpcError::MethodNotFound(other.to_owned())),
+        };
+        if era == Era::Modern
+            && let Some(obj) = result.as_object_mut()
+        {
+            obj.entry("resultType").or_insert_with(|| json!("complete"));
+            let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert(era::META_SERVER_INFO.to_owned(), self.server_info());
+            }
+        }
+        Ok(result)
+    }
+
+    pub(super) fn server_info(&self) -> Value {
+        json!({ "name": self.options.name, "version": self.options.version })
+    }
+
+    fn capabilities() -> Value {
+        json!({ "tools": { "listChanged": false }, "logging": {} })
+    }
+
+    fn initialize(
+        &self,
+        conn: &Connection,
+        params: &Map<String, Value>,
+    ) -> Result<Value, RpcError> {
+        let requested = params.get("protocolVersion").and_then(Value::as_str);
+        let capabilities = params.get("capabilities").cloned().unwrap_or(json!({}));
+        if !capabilities.is_object() {
+            return Err(RpcError::InvalidParams(
+                "capabilities must be an object".to_owned(),
+            ));
+        }
+        let client_info = params.get("clientInfo").cloned().unwrap_or(Value::Null);
+        let version = era::negotiate(requested);
+        let session = conn.with_legacy(|slot| {
+            if slot.is_some() {
+                return Err(RpcError::InvalidRequest(
+                    "already initialized: a connection has one session".to_owned(),
+                ));
+            }
+            let session = LegacySession::new(version, capabilities, client_info);
+            *slot = Some(session.clone());
+            Ok(session)
+        })?;
+        tracing::info!(session = %session.id, version, client = %session.client_info, "session created");
+        Ok(json!({
+            "protocolVersion": version,
+            "capabilities": Self::capabilities(),
+            "serverInfo": self.server_info(),
+            "instructions": "Tools come from sandboxed WebAssembly plugins. Stateful tools keep state per session.",
+        }))
+    }
+
+    fn discover(&self) -> Value {
+        json!({
+            "supportedVersions": era::ALL_VERSIONS,
+            "capabilities": Self::capabilities(),
+            "ttlMs": self.options.list_ttl_ms,
+            "cacheScope": "public",
+        })
+    }
+}
+
+fn set_level(conn: &Connection, params: &Map<String, Value>) -> Result<Value, RpcError> {
+    let level = params
+        .get("level")
+        .and_then(Value::as_str)
+        .and_then(LogLevel::parse)
+        .ok_or_else(|| {
+            RpcError::InvalidParams(
+                "level must be one of debug, info, notice, warning, error, critical, alert, emergency"
+                    .to_owned(),
+            )
+        })?;
+    conn.with_legacy(|s| {
+        if let Some(s) = s {
+            s.log_level = level;
+        }
+    });
+    Ok(json!({}))
+}

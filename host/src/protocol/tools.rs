@@ -1,0 +1,282 @@
+//! `tools/list` and `tools/call`, including the built-in session tools and
+//! the `session` argument the host adds to stateful tools (DESIGN.md §4).
+
+use super::era::Era;
+use super::error::RpcError;
+use super::events::RequestEvents;
+use super::server::{Request, Server};
+use crate::kv::{ScopeId, ScopeKey};
+use crate::plugin::{CallContext, CallError, CallScopes, ToolEntry};
+use crate::session::HandleError;
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Opens a modern session handle.
+pub const SESSION_OPEN: &str = "berth_session_open";
+/// Closes a modern session handle.
+pub const SESSION_CLOSE: &str = "berth_session_close";
+/// The argument the host adds to stateful tools.
+pub const SESSION_ARG: &str = "session";
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The listed form of a plugin tool.
+fn listed(entry: &ToolEntry) -> Tool {
+    let info = &entry.info;
+    let mut schema = info.input_schema.clone();
+    if info.stateful {
+        let props = schema.entry("properties").or_insert_with(|| json!({}));
+        if let Some(props) = props.as_object_mut() {
+            props.insert(
+                SESSION_ARG.to_owned(),
+                json!({
+                    "type": "string",
+                    "description": format!(
+                        "Session handle from {SESSION_OPEN}. Required unless the connection itself is a session (legacy initialize)."
+                    ),
+                }),
+            );
+        }
+    }
+    let mut tool = Tool::new(entry.name.to_string(), info.description.clone(), schema);
+    tool.title = info.title.clone();
+    tool.output_schema = info.output_schema.clone().map(Arc::new);
+    tool.annotations = info.annotations.clone();
+    tool.icons = (!info.icons.is_empty()).then(|| info.icons.clone());
+    tool
+}
+
+fn builtins(ttl_minutes: u64) -> [Tool; 2] {
+    let mut open = Tool::new(
+        SESSION_OPEN,
+        format!(
+            "Opens a session for stateful tools and returns its handle. Pass the handle as `{SESSION_ARG}` to those tools. A session expires after {ttl_minutes} minutes without use; close it when done."
+        ),
+        object(json!({"type": "object", "properties": {}, "additionalProperties": false})),
+    );
+    open.output_schema = Some(Arc::new(object(json!({
+        "type": "object",
+        "properties": {
+            "session": {"type": "string"},
+            "idleTtlSeconds": {"type": "integer"}
+        },
+        "required": ["session", "idleTtlSeconds"]
+    }))));
+    let close = Tool::new(
+        SESSION_CLOSE,
+        "Closes a session opened with berth_session_open and deletes its state.",
+        object(json!({
+            "type": "object",
+            "properties": {"session": {"type": "string", "description": "The handle to close."}},
+            "required": ["session"],
+            "additionalProperties": false
+        })),
+    );
+    [open, close]
+}
+
+fn tool_error(message: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.into())])
+}
+
+impl Server {
+    pub(super) fn list_tools(&self, req: &Request<'_>) -> Result<Value, RpcError> {
+        let registry = self.plugins.registry();
+        let stateful = registry.tools().any(|e| e.info.stateful);
+        let ttl_minutes = self.handles.limits().ttl.as_secs().div_ceil(60);
+        let all: Vec<Tool> = registry
+            .tools()
+            .map(listed)
+            .chain(
+                stateful
+                    .then(|| builtins(ttl_minutes))
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect();
+        let start = match req.params.get("cursor") {
+            None | Some(Value::Null) => 0,
+            Some(Value::String(c)) => c
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= all.len())
+                .ok_or_else(|| RpcError::InvalidParams(format!("invalid cursor {c:?}")))?,
+            Some(_) => {
+                return Err(RpcError::InvalidParams(
+                    "cursor must be a string".to_owned(),
+                ));
+            }
+        };
+        let end = (start + self.options.page_size).min(all.len());
+        let mut result = json!({ "tools": &all[start..end] });
+        if let Some(obj) = result.as_object_mut() {
+            if end < all.len() {
+                obj.insert("nextCursor".to_owned(), json!(end.to_string()));
+            }
+            if req.cx.era == Era::Modern {
+                obj.insert("ttlMs".to_owned(), json!(self.options.list_ttl_ms));
+                obj.insert("cacheScope".to_owned(), json!("public"));
+            }
+        }
+        Ok(result)
+    }
+
+    pub(super) async fn call_tool(&self, req: Request<'_>) -> Result<Value, RpcError> {
+        let name = req
+            .params
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::InvalidParams("tools/call needs a string `name`".to_owned()))?
+            .to_owned();
+        let mut arguments = match req.params.get("arguments") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => {
+                return Err(RpcError::InvalidParams(
+                    "`arguments` must be an object".to_owned(),
+                ));
+            }
+        };
+        let principal = req.conn.principal();
+        let mut result = match name.as_str() {
+            SESSION_OPEN => match self.handles.open(principal).await {
+                Ok(info) => {
+                    let structured = json!({
+                        "session": info.handle,
+                        "idleTtlSeconds": info.ttl.as_secs(),
+                    });
+                    let mut r = CallToolResult::success(vec![ContentBlock::text(format!(
+                        "Session opened: {}. Pass it as `{SESSION_ARG}` to stateful tools. It expires after {} seconds without use.",
+                        info.handle,
+                        info.ttl.as_secs()
+                    ))]);
+                    r.structured_content = Some(structured);
+                    r
+                }
+                Err(e) => tool_error(format!(
+                    "Cannot open a session: {e}. Close sessions you no longer need."
+                )),
+            },
+            SESSION_CLOSE => match arguments.get(SESSION_ARG).and_then(Value::as_str) {
+                Some(handle) if self.handles.close(handle, principal).await => {
+                    CallToolResult::success(vec![ContentBlock::text("Session closed.")])
+                }
+                Some(_) => tool_error("Unknown or expired session handle."),
+                None => tool_error(format!("`{SESSION_ARG}` must be the handle to close.")),
+            },
+            _ => {
+                let registry = self.plugins.registry();
+                let entry = registry
+                    .tool(&name)
+                    .ok_or_else(|| RpcError::InvalidParams(format!("Unknown tool: {name}")))?
+                    .clone();
+                drop(registry);
+                match self.session_scope(&req, &entry, &mut arguments) {
+                    Ok(session) => self.run_plugin(&req, &entry, arguments, session).await,
+                    Err(message) => tool_error(message),
+                }
+            }
+        };
+        if req.cx.era == Era::Legacy {
+            result.result_type = None;
+        }
+        serde_json::to_value(result).map_err(|e| {
+            tracing::error!(error = %e, "cannot serialise a tool result");
+            RpcError::Internal
+        })
+    }
+
+    /// The session scope of a call: a handle argument (stateful tools),
+    /// else the connection's legacy session. A stateful tool without either
+    /// is refused with a message the model can act on.
+    fn session_scope(
+        &self,
+        req: &Request<'_>,
+        entry: &ToolEntry,
+        arguments: &mut Map<String, Value>,
+    ) -> Result<Option<ScopeKey>, String> {
+        if entry.info.stateful {
+            match arguments.remove(SESSION_ARG) {
+                Some(Value::String(handle)) => {
+                    return self
+                        .handles
+                        .resolve(&handle, req.conn.principal())
+                        .map(Some)
+                        .map_err(|e| match e {
+                            HandleError::Unknown => format!(
+                                "Unknown or expired session handle. Open a new one with {SESSION_OPEN}."
+                            ),
+                            other @ HandleError::Full { .. } => other.to_string(),
+                        });
+                }
+                Some(_) => return Err(format!("`{SESSION_ARG}` must be a string handle.")),
+                None => {}
+            }
+        }
+        match req.conn.legacy_scope() {
+            Some(scope) if req.cx.era == Era::Legacy => Ok(Some(scope)),
+            _ if entry.info.stateful => Err(format!(
+                "{} keeps state between calls: call {SESSION_OPEN} first and pass its handle as `{SESSION_ARG}`.",
+                entry.name
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    async fn run_plugin(
+        &self,
+        req: &Request<'_>,
+        entry: &ToolEntry,
+        arguments: Map<String, Value>,
+        session: Option<ScopeKey>,
+    ) -> CallToolResult {
+        let principal = req.conn.principal().clone();
+        let user = ScopeKey {
+            tenant: principal.tenant.clone(),
+            scope: ScopeId::User(principal.subject.clone()),
+        };
+        let events = Arc::new(RequestEvents {
+            out: req.out.clone(),
+            log_level: req.cx.log_level,
+            progress_token: req.cx.progress_token.clone(),
+        });
+        let cx = CallContext {
+            principal,
+            scopes: CallScopes { session, user },
+            events,
+            cancel: req.cancel.clone(),
+        };
+        let arguments = Value::Object(arguments).to_string();
+        let plugin = entry.plugin.name();
+        let tool = &*entry.name;
+        match self.plugins.call_tool(entry, arguments, cx).await {
+            Ok(result) => result,
+            Err(e) => {
+                match &e {
+                    CallError::Trap { detail } => {
+                        tracing::error!(plugin, tool, %detail, "plugin trapped");
+                    }
+                    CallError::Deadline { .. } | CallError::Memory { .. } => {
+                        tracing::warn!(plugin, tool, error = %e, "plugin call stopped at a limit");
+                    }
+                    _ => tracing::debug!(plugin, tool, error = %e, "plugin call failed"),
+                }
+                let message = match e {
+                    CallError::InvalidParams(m) => format!("Invalid arguments: {m}"),
+                    CallError::Trap { .. } => format!("Internal error in tool {tool}."),
+                    CallError::Deadline { .. } | CallError::Memory { .. } => {
+                        format!("Tool {tool} was stopped: {e}.")
+                    }
+                    other => other.to_string(),
+                };
+                tool_error(message)
+            }
+        }
+    }
+}

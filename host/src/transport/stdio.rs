@@ -1,0 +1,114 @@
+//! The stdio transport: newline-delimited JSON-RPC on stdin and stdout.
+//!
+//! stdout carries protocol messages only; logs go to stderr. Requests run
+//! concurrently (so a cancellation can reach a running call); `initialize`
+//! and notifications are handled in order as they arrive.
+
+use crate::auth::Principal;
+use crate::protocol::{Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::sync::CancellationToken;
+
+/// Largest message accepted, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+/// Messages queued for stdout before senders wait.
+const OUT_QUEUE: usize = 1024;
+
+/// Serves one client on `input`/`output` until input ends or `shutdown`
+/// is cancelled. On end of input, requests in flight finish and their
+/// responses are written before this returns.
+///
+/// # Errors
+/// An I/O error writing `output`.
+pub async fn serve<R, W>(
+    server: Arc<Server>,
+    input: R,
+    mut output: W,
+    shutdown: CancellationToken,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel::<String>(OUT_QUEUE);
+    let writer = tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            output.write_all(line.as_bytes()).await?;
+            output.write_all(b"\n").await?;
+            if rx.is_empty() {
+                output.flush().await?;
+            }
+        }
+        output.flush().await
+    });
+    let out = Outbound::new(tx);
+    let conn = Arc::new(Connection::new(Principal::anonymous()));
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut tasks = JoinSet::new();
+    let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(MAX_MESSAGE_BYTES));
+    loop {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => break,
+            next = lines.next() => next,
+        };
+        // Reap finished tasks so the set does not grow with the session.
+        while tasks.try_join_next().is_some() {}
+        let line = match next {
+            None => break,
+            Some(Ok(line)) => line,
+            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+                let e = RpcError::InvalidRequest(format!(
+                    "message larger than {MAX_MESSAGE_BYTES} bytes"
+                ));
+                out.send(jsonrpc::error(None, &e)).await;
+                continue;
+            }
+            Some(Err(LinesCodecError::Io(e))) => {
+                tracing::warn!(error = %e, "stdin failed; closing");
+                break;
+            }
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if runs_inline(line) {
+            if let Some(resp) = server.handle(&conn, line, &out).await {
+                out.send(resp).await;
+            }
+            continue;
+        }
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (server, conn, out, line) =
+            (server.clone(), conn.clone(), out.clone(), line.to_owned());
+        tasks.spawn(async move {
+            if let Some(resp) = server.handle(&conn, &line, &out).await {
+                out.send(resp).await;
+            }
+            drop(permit);
+        });
+    }
+    if shutdown.is_cancelled() {
+        conn.close(server.kv()).await;
+    }
+    while tasks.join_next().await.is_some() {}
+    conn.close(server.kv()).await;
+    drop(out);
+    writer
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+/// Notifications and `initialize` are handled in arrival order: they are
+/// quick, and later requests depend on them.
+fn runs_inline(line: &str) -> bool {
+    // A cheap look that errs towards spawning; the parser decides for real.
+    !line.contains("\"id\"") || line.contains("\"initialize\"")
+}

@@ -1,0 +1,192 @@
+//! Test support: builds the real plugins once per test binary, and drives
+//! the real `berth` binary over stdio the way an MCP client does.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../xtask/src/plugins.rs"]
+mod plugins;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// How long any single wait for the server may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The plugin dist directory, built from source on first use.
+pub fn dist() -> &'static Path {
+    static DIST: OnceLock<PathBuf> = OnceLock::new();
+    DIST.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        plugins::build(root).unwrap_or_else(|e| panic!("building test plugins: {e}"))
+    })
+}
+
+/// The fixtures directory.
+pub fn fixtures() -> PathBuf {
+    dist().join("fixtures")
+}
+
+/// The `berth` binary under test.
+pub fn berth() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    // A private compile cache per test run keeps tests independent.
+    cmd.env("BERTH_CACHE_DIR", cache_dir());
+    cmd.env("BERTH_LOG", "info");
+    cmd
+}
+
+fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("berth-test-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+/// A client speaking newline-delimited JSON-RPC to `berth serve --stdio`.
+pub struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    next_id: i64,
+    /// Notifications received so far, in order.
+    pub notifications: Vec<Value>,
+}
+
+impl Client {
+    /// Starts `berth serve --stdio` over `dirs`.
+    pub fn serve(dirs: &[&Path]) -> Self {
+        let mut cmd = berth();
+        cmd.arg("serve").arg("--stdio");
+        for d in dirs {
+            cmd.arg("--plugins").arg(d);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+            notifications: Vec::new(),
+        }
+    }
+
+    /// Serves the examples only.
+    pub fn examples() -> Self {
+        Self::serve(&[dist()])
+    }
+
+    /// Sends one raw line.
+    pub async fn send_raw(&mut self, line: &str) {
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        self.stdin.write_all(b"\n").await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// Sends a JSON message.
+    pub async fn send(&mut self, msg: &Value) {
+        self.send_raw(&msg.to_string()).await;
+    }
+
+    /// The next message from the server.
+    pub async fn recv(&mut self) -> Value {
+        let line = tokio::time::timeout(WAIT, self.stdout.next_line())
+            .await
+            .expect("server answered in time")
+            .unwrap()
+            .expect("server still running");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON on stdout: {line:?}: {e}"))
+    }
+
+    /// Reads until the response with `id`, keeping notifications.
+    pub async fn response(&mut self, id: &Value) -> Value {
+        loop {
+            let msg = self.recv().await;
+            if msg.get("id") == Some(id) && msg.get("method").is_none() {
+                return msg;
+            }
+            assert!(msg.get("method").is_some(), "unexpected message {msg}");
+            self.notifications.push(msg);
+        }
+    }
+
+    /// Sends a request with a fresh id and returns its id.
+    pub async fn start(&mut self, method: &str, params: Value) -> Value {
+        let id = json!(self.next_id);
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        id
+    }
+
+    /// Sends a request and returns the whole response.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.start(method, params).await;
+        self.response(&id).await
+    }
+
+    /// Sends a request and returns its `result`, failing on an error.
+    pub async fn ok(&mut self, method: &str, params: Value) -> Value {
+        let r = self.call(method, params).await;
+        assert!(r.get("error").is_none(), "{method} failed: {r}");
+        r["result"].clone()
+    }
+
+    /// `initialize` + `notifications/initialized` (legacy era).
+    pub async fn initialize(&mut self, version: &str) -> Value {
+        let result = self
+            .ok(
+                "initialize",
+                json!({"protocolVersion": version, "capabilities": {},
+                       "clientInfo": {"name": "berth-tests", "version": "1"}}),
+            )
+            .await;
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        result
+    }
+
+    /// Calls a tool (legacy era) and returns the result.
+    pub async fn tool(&mut self, name: &str, args: Value) -> Value {
+        self.ok("tools/call", json!({"name": name, "arguments": args}))
+            .await
+    }
+
+    /// Ends input and waits for the server to exit.
+    pub async fn finish(mut self) -> std::process::ExitStatus {
+        drop(self.stdin);
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("server exited in time")
+            .unwrap()
+    }
+}
+
+/// The `_meta` of a modern request.
+pub fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "berth-tests", "version": "1"}
+    })
+}
+
+/// The first text block of a tool result.
+pub fn text(result: &Value) -> &str {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {result}"))
+}

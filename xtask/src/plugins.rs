@@ -1,0 +1,80 @@
+//! Builds the plugin workspace for `wasm32-wasip2` and lays out the
+//! directory berth serves: examples in `plugins/dist`, fixtures (with their
+//! manifests) in `plugins/dist/fixtures`.
+//!
+//! Shared by `xtask` and the end-to-end tests (included by path), so it
+//! uses std only. The nested cargo gets its own target directory, so it
+//! never waits on the lock of the cargo that runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Example plugins, served by the quick start.
+pub const EXAMPLES: &[&str] = &["hello", "counter", "slow"];
+/// Plugins that misbehave on purpose, for tests.
+pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world"];
+
+/// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
+/// `plugins/target` in the repository.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("BERTH_PLUGINS_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("plugins").join("target"))
+}
+
+/// Builds every plugin (release) and copies them to `plugins/dist`.
+/// Returns the dist directory.
+pub fn build(root: &Path) -> Result<PathBuf, String> {
+    let plugins = root.join("plugins");
+    let target = target_dir(root);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .current_dir(&plugins)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(&target)
+        // Settings of an outer cargo must not leak into the nested build.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the plugins failed ({status})"));
+    }
+    let built = target.join("wasm32-wasip2").join("release");
+    let dist = plugins.join("dist");
+    let fixtures = dist.join("fixtures");
+    std::fs::create_dir_all(&fixtures).map_err(|e| format!("{}: {e}", fixtures.display()))?;
+    let copy = |from: PathBuf, to: PathBuf| {
+        std::fs::copy(&from, &to)
+            .map(|_| ())
+            .map_err(|e| format!("copy {} -> {}: {e}", from.display(), to.display()))
+    };
+    for name in EXAMPLES {
+        copy(
+            built.join(format!("{name}.wasm")),
+            dist.join(format!("{name}.wasm")),
+        )?;
+    }
+    for name in FIXTURES {
+        copy(
+            built.join(format!("{name}.wasm")),
+            fixtures.join(format!("{name}.wasm")),
+        )?;
+        let manifest = plugins
+            .join("fixtures")
+            .join(name)
+            .join(format!("{name}.toml"));
+        if manifest.exists() {
+            copy(manifest, fixtures.join(format!("{name}.toml")))?;
+        }
+    }
+    Ok(dist)
+}
