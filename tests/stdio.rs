@@ -455,3 +455,52 @@ async fn a_name_collision_skips_the_second_plugin_with_a_clear_error() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn tools_list_pages_through_every_tool_with_opaque_cursors() {
+    let file = std::env::temp_dir().join(format!("berth-pages-{}.toml", std::process::id()));
+    std::fs::write(&file, "[protocol]\npage_size = 2\n").unwrap();
+    let mut c = Client::serve_with(&["--config", file.to_str().unwrap()], &[dist()]);
+    c.initialize("2025-11-25").await;
+    let mut names = Vec::new();
+    let mut cursor = Value::Null;
+    let mut pages = 0;
+    loop {
+        let page = c.ok("tools/list", json!({"cursor": cursor})).await;
+        pages += 1;
+        assert!(page["tools"].as_array().unwrap().len() <= 2);
+        names.extend(
+            page["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned()),
+        );
+        match page.get("nextCursor") {
+            Some(next) => cursor = next.clone(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(names.len(), 7);
+    let bad = c
+        .call("tools/list", json!({"cursor": "not-a-cursor"}))
+        .await;
+    assert_eq!(bad["error"]["code"], -32602);
+    std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test]
+async fn handshake_discovery_and_tool_list_match_the_golden_files() {
+    let mut c = Client::examples();
+    let init = c.initialize("2025-11-25").await;
+    support::golden("initialize", &init);
+    support::golden("tools_list", &c.ok("tools/list", json!({})).await);
+    support::golden(
+        "discover",
+        &c.ok("server/discover", json!({"_meta": modern_meta()}))
+            .await,
+    );
+    let unknown = c.call("tools/call", json!({"name": "nope"})).await;
+    support::golden("error_unknown_tool", &unknown["error"]);
+}

@@ -7,7 +7,7 @@
 use crate::config::Config;
 use crate::kv::{MemoryStore, SharedKv};
 use crate::plugin::{LoadError, PluginHost, RuntimeError};
-use crate::protocol::{Server, ServerOptions};
+use crate::protocol::Server;
 use crate::session::HandleStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +47,7 @@ impl App {
         let plugins = Arc::new(PluginHost::new(config.runtime.clone(), kv.clone())?);
         let load_errors = plugins.load_dirs(&config.plugin_dirs).await?;
         let handles = HandleStore::new(config.handles.clone(), kv.clone());
-        let server = Arc::new(Server::new(plugins, kv, handles, ServerOptions::default()));
+        let server = Arc::new(Server::new(plugins, kv, handles, config.server.clone()));
         Ok(Self {
             server,
             load_errors,

@@ -3,10 +3,11 @@
 //!
 //! [`RawConfig`] mirrors the file (unknown keys are an error); [`Overrides`]
 //! carries what `main` read from flags and `BERTH_*` variables. Imports only
-//! the leaf types it configures (`kv`, `session`, `plugin` limits).
+//! the types it configures (`kv`, `session`, `plugin`, `protocol` options).
 
 use crate::kv::KvLimits;
 use crate::plugin::{Limits, RuntimeOptions};
+use crate::protocol::ServerOptions;
 use crate::session::HandleLimits;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,19 @@ pub struct RawConfig {
     /// Modern-era session handles.
     #[serde(default)]
     pub sessions: RawSessions,
+    /// Protocol behaviour.
+    #[serde(default)]
+    pub protocol: RawProtocol,
+}
+
+/// `[protocol]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtocol {
+    /// Items per page of list results.
+    pub page_size: Option<usize>,
+    /// How long clients may cache list results, ms (modern `ttlMs`).
+    pub list_ttl_ms: Option<u64>,
 }
 
 /// `[plugins]`
@@ -129,6 +143,8 @@ pub struct Config {
     pub kv: KvLimits,
     /// Session-handle bounds.
     pub handles: HandleLimits,
+    /// Protocol engine settings.
+    pub server: ServerOptions,
 }
 
 impl RawConfig {
@@ -232,6 +248,19 @@ impl RawConfig {
                 "must be positive".to_owned(),
             ));
         }
+        let mut server = ServerOptions::default();
+        if let Some(n) = self.protocol.page_size {
+            if !(1..=10_000).contains(&n) {
+                return Err(invalid(
+                    "protocol.page_size",
+                    format!("{n} is not 1..=10000"),
+                ));
+            }
+            server.page_size = n;
+        }
+        if let Some(ms) = self.protocol.list_ttl_ms {
+            server.list_ttl_ms = ms;
+        }
         let plugin_dirs = if overrides.plugin_dirs.is_empty() {
             self.plugins.dirs.unwrap_or_default()
         } else {
@@ -253,6 +282,7 @@ impl RawConfig {
             },
             kv,
             handles,
+            server,
         })
     }
 }

@@ -6,7 +6,7 @@ use berth::app::App;
 use berth::auth::Principal;
 use berth::config::{Config, Overrides, RawConfig};
 use berth::plugin::{PluginHost, Registry};
-use berth::protocol::{Connection, Outbound, Server, ServerOptions};
+use berth::protocol::{Connection, Outbound, Server};
 use berth::session::HandleStore;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
@@ -162,7 +162,7 @@ async fn single_plugin_server(config: &Config, path: &Path) -> Result<Arc<Server
         host,
         kv,
         handles,
-        ServerOptions::default(),
+        config.server.clone(),
     )))
 }
 

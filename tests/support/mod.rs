@@ -61,8 +61,13 @@ pub struct Client {
 impl Client {
     /// Starts `berth serve --stdio` over `dirs`.
     pub fn serve(dirs: &[&Path]) -> Self {
+        Self::serve_with(&[], dirs)
+    }
+
+    /// Starts `berth <global args> serve --stdio` over `dirs`.
+    pub fn serve_with(global: &[&str], dirs: &[&Path]) -> Self {
         let mut cmd = berth();
-        cmd.arg("serve").arg("--stdio");
+        cmd.args(global).arg("serve").arg("--stdio");
         for d in dirs {
             cmd.arg("--plugins").arg(d);
         }
@@ -189,4 +194,30 @@ pub fn text(result: &Value) -> &str {
     result["content"][0]["text"]
         .as_str()
         .unwrap_or_else(|| panic!("no text in {result}"))
+}
+
+/// Compares `actual` with `tests/golden/<name>.json`; with
+/// `UPDATE_GOLDEN=1` rewrites the file instead.
+pub fn golden(name: &str, actual: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/golden")
+        .join(format!("{name}.json"));
+    let pretty = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, pretty).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        pretty,
+        expected,
+        "{name} differs from {} (UPDATE_GOLDEN=1 refreshes it deliberately)",
+        path.display()
+    );
 }

@@ -1,0 +1,184 @@
+//! Benchmarks of the hot paths, in process (no transport):
+//!
+//! - `tools/call` of `hello` through dispatch and the plugin runtime, in a
+//!   legacy session and as a modern stateless request;
+//! - key-value `get` and `set` in the in-memory store;
+//! - host start-up with 10 plugins whose compiled code is cached.
+//!
+//! Each prints the median and p99. Run with `cargo xtask bench` (which
+//! builds the plugins first). Optional argument: a filter on the names.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "../../xtask/src/plugins.rs"]
+mod plugins;
+
+use berth::app::App;
+use berth::auth::{Principal, TenantId};
+use berth::config::{Overrides, RawConfig};
+use berth::kv::{KvLimits, MemoryStore, Namespace, ScopeId, ScopeKey};
+use berth::protocol::{Connection, Outbound};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn report(name: &str, unit: &str, mut samples: Vec<f64>) {
+    samples.sort_by(f64::total_cmp);
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{name:<40} median {:>9.2} {unit}   p99 {:>9.2} {unit}   ({} samples)",
+        pct(0.5),
+        pct(0.99),
+        samples.len()
+    );
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn config(dirs: Vec<PathBuf>, cache: &Path) -> berth::config::Config {
+    RawConfig::default()
+        .resolve(Overrides {
+            plugin_dirs: dirs,
+            cache_dir: Some(cache.to_owned()),
+        })
+        .unwrap()
+}
+
+async fn tools_call(dist: &Path, cache: &Path) {
+    let app = App::start(&config(vec![dist.to_owned()], cache))
+        .await
+        .unwrap();
+    let server = app.server.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let out = Outbound::new(tx);
+    let conn = Connection::new(Principal::anonymous());
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}});
+    server.handle(&conn, &init.to_string(), &out).await.unwrap();
+    // Logs off: measure the call, not notification traffic.
+    let quiet =
+        json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"emergency"}});
+    server
+        .handle(&conn, &quiet.to_string(), &out)
+        .await
+        .unwrap();
+    let legacy = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"}}}).to_string();
+    let modern = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"},
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}).to_string();
+    for (name, request) in [
+        ("tools/call hello (legacy session)", &legacy),
+        ("tools/call hello (modern stateless)", &modern),
+    ] {
+        for _ in 0..500 {
+            let r = server.handle(&conn, request, &out).await.unwrap();
+            assert!(r.contains("Hello, bench!"), "{r}");
+        }
+        let mut samples = Vec::with_capacity(20_000);
+        for _ in 0..20_000 {
+            let t = Instant::now();
+            let r = server.handle(&conn, request, &out).await;
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+            assert!(r.is_some());
+        }
+        report(name, "µs", samples);
+    }
+}
+
+fn kv() {
+    let store = MemoryStore::new(KvLimits::default());
+    let ns = Namespace {
+        scope: ScopeKey {
+            tenant: TenantId::default_tenant(),
+            scope: ScopeId::Session(Arc::from("bs_0123456789abcdef0123456789abcdef01234567")),
+        },
+        plugin: Arc::from("counter"),
+    };
+    // A realistically filled namespace: 1,000 keys.
+    for i in 0..1000 {
+        store
+            .set_now(&ns, &format!("key-{i}"), b"12345".to_vec(), None)
+            .unwrap();
+    }
+    const BATCH: usize = 1000;
+    let mut get = Vec::new();
+    let mut set = Vec::new();
+    for round in 0..2000 {
+        let t = Instant::now();
+        for i in 0..BATCH {
+            std::hint::black_box(store.get_now(&ns, &format!("key-{}", i % 1000)).unwrap());
+        }
+        get.push(t.elapsed().as_secs_f64() * 1e9 / BATCH as f64);
+        let t = Instant::now();
+        for i in 0..BATCH {
+            store
+                .set_now(
+                    &ns,
+                    &format!("key-{}", (i + round) % 1000),
+                    b"67890".to_vec(),
+                    None,
+                )
+                .unwrap();
+        }
+        set.push(t.elapsed().as_secs_f64() * 1e9 / BATCH as f64);
+    }
+    report("kv get (in memory, incl. key format)", "ns", get);
+    report("kv set (in memory, incl. key format)", "ns", set);
+}
+
+async fn startup(dist: &Path, cache: &Path) {
+    let dir = std::env::temp_dir().join(format!("berth-bench-start-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sources = ["hello", "counter", "slow"];
+    for i in 0..10 {
+        let src = sources[i % sources.len()];
+        std::fs::copy(
+            dist.join(format!("{src}.wasm")),
+            dir.join(format!("p{i}.wasm")),
+        )
+        .unwrap();
+    }
+    let cfg = config(vec![dir.clone()], cache);
+    // First start compiles and fills the cache.
+    let app = App::start(&cfg).await.unwrap();
+    assert_eq!(app.server.plugins().registry().plugins().len(), 10);
+    drop(app);
+    let mut samples = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let app = App::start(&cfg).await.unwrap();
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(app.load_errors.is_empty());
+        drop(app);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    report("host start, 10 cached plugins", "ms", samples);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn main() {
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let dist = plugins::build(&root()).unwrap();
+    let cache = std::env::temp_dir().join(format!("berth-bench-cache-{}", std::process::id()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if "tools/call".contains(&filter) || filter.is_empty() {
+        rt.block_on(tools_call(&dist, &cache));
+    }
+    if filter.is_empty() || "kv".contains(&filter) {
+        kv();
+    }
+    if filter.is_empty() || "startup".contains(&filter) {
+        rt.block_on(startup(&dist, &cache));
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+}
