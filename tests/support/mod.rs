@@ -33,19 +33,14 @@ pub fn fixtures() -> PathBuf {
 /// The `berth` binary under test.
 pub fn berth() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-    // A private compile cache per test run keeps tests independent.
-    cmd.env("BERTH_CACHE_DIR", cache_dir());
+    // The compiled-code cache is keyed by content, so tests may share one;
+    // it lives in cargo's scratch directory, not the user's cache.
+    cmd.env(
+        "BERTH_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("berth-cache"),
+    );
     cmd.env("BERTH_LOG", "info");
     cmd
-}
-
-fn cache_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-test-cache-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    })
 }
 
 /// A client speaking newline-delimited JSON-RPC to `berth serve --stdio`.

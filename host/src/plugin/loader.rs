@@ -10,7 +10,10 @@ use super::{Runtime, engine};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+
+/// The export name of the tools interface.
+const TOOLS_INTERFACE: &str = "berth:plugin/tools@0.1.0";
 
 /// Which berth interfaces a component exports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +37,8 @@ pub struct Plugin {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) pre: InstancePre<StoreData>,
     pub(crate) tools_api: Option<tools::GuestIndices>,
+    /// `call-tool`, looked up once: per call only its type is checked.
+    pub(crate) call_tool: Option<ComponentExportIndex>,
     pub(crate) exports: Exports,
     pub(crate) tools: Vec<Arc<ToolInfo>>,
     pub(crate) imports: Vec<String>,
@@ -243,6 +248,10 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
             reason: format!("{e:#}"),
         })?;
     let tools_api = tools::GuestIndices::new(&pre).ok();
+    let call_tool = tools_api.as_ref().and_then(|_| {
+        let iface = component.get_export_index(None, TOOLS_INTERFACE)?;
+        component.get_export_index(Some(&iface), "call-tool")
+    });
     let exports = Exports {
         tools: tools_api.is_some(),
         resources: resources::GuestIndices::new(&pre).is_ok(),
@@ -276,6 +285,7 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         env,
         pre,
         tools_api,
+        call_tool,
         exports,
         tools: Vec::new(),
         imports,

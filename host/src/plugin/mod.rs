@@ -24,6 +24,7 @@ use crate::auth::Principal;
 use crate::kv::{ScopeKey, SharedKv};
 use crate::level::LogLevel;
 use bindings::berth::plugin::types as wit;
+use bindings::exports::berth::plugin::tools::CallResult as CallToolOutput;
 use host::CallState;
 use rmcp::model::CallToolResult;
 use serde_json::Value;
@@ -193,7 +194,7 @@ impl PluginHost {
         cx: CallContext,
     ) -> Result<CallToolResult, CallError> {
         let plugin = &entry.plugin;
-        let Some(api) = &plugin.tools_api else {
+        let Some(call_tool) = &plugin.call_tool else {
             return Err(CallError::NotFound(entry.name.to_string()));
         };
         let cancel = cx.cancel.clone();
@@ -222,10 +223,14 @@ impl PluginHost {
         let outcome = {
             let run = async {
                 let instance = plugin.pre.instantiate_async(&mut store).await?;
-                let guest = api.load(&mut store, &instance)?;
-                guest
-                    .call_call_tool(&mut store, &entry.info.name, &arguments)
-                    .await
+                let func = instance
+                    .get_typed_func::<(&str, &str), (Result<CallToolOutput, wit::Error>,)>(
+                        &mut store, call_tool,
+                    )?;
+                let (result,) = func
+                    .call_async(&mut store, (&entry.info.name, &arguments))
+                    .await?;
+                Ok::<_, wasmtime::Error>(result)
             };
             tokio::select! {
                 r = run => Some(r),

@@ -127,16 +127,16 @@ impl Server {
         Ok(result)
     }
 
-    pub(super) async fn call_tool(&self, req: Request<'_>) -> Result<Value, RpcError> {
+    pub(super) async fn call_tool(&self, mut req: Request<'_>) -> Result<Value, RpcError> {
         let name = req
             .params
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| RpcError::InvalidParams("tools/call needs a string `name`".to_owned()))?
             .to_owned();
-        let mut arguments = match req.params.get("arguments") {
+        let mut arguments = match req.params.remove("arguments") {
             None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
+            Some(Value::Object(m)) => m,
             Some(_) => {
                 return Err(RpcError::InvalidParams(
                     "`arguments` must be an object".to_owned(),
