@@ -15,11 +15,16 @@ pub const EXAMPLES: &[&str] = &["hello", "counter", "slow"];
 pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world"];
 
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
+/// `~/.cache/berth/plugins-target` (shared by clones, like the host's), else
 /// `plugins/target` in the repository.
 pub fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("BERTH_PLUGINS_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("plugins").join("target"))
+    if let Some(dir) = std::env::var_os("BERTH_PLUGINS_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache/berth/plugins-target"),
+        None => root.join("plugins").join("target"),
+    }
 }
 
 /// Builds every plugin (release) and copies them to `plugins/dist`.
