@@ -17,6 +17,7 @@ use berth::auth::{Principal, TenantId};
 use berth::config::{Overrides, RawConfig};
 use berth::kv::{KvLimits, MemoryStore, Namespace, ScopeId, ScopeKey};
 use berth::protocol::{Connection, Outbound};
+use berth::session::TransportKind;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,7 +58,11 @@ async fn tools_call(dist: &Path, cache: &Path) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let out = Outbound::new(tx);
-    let conn = Connection::new(Principal::anonymous());
+    let conn = Arc::new(Connection::new(
+        Principal::anonymous(),
+        TransportKind::Stdio,
+        server.kv().clone(),
+    ));
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}});
     server.handle(&conn, &init.to_string(), &out).await.unwrap();
     // Logs off: measure the call, not notification traffic.

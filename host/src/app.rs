@@ -10,12 +10,8 @@ use crate::plugin::{LoadError, PluginHost, RuntimeError};
 use crate::protocol::Server;
 use crate::session::HandleStore;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-/// How often expired state and handles are reclaimed.
-pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A host ready to serve.
 pub struct App {
@@ -47,27 +43,35 @@ impl App {
         let plugins = Arc::new(PluginHost::new(config.runtime.clone(), kv.clone())?);
         let load_errors = plugins.load_dirs(&config.plugin_dirs).await?;
         let handles = HandleStore::new(config.handles.clone(), kv.clone());
-        let server = Arc::new(Server::new(plugins, kv, handles, config.server.clone()));
+        let server = Arc::new(Server::new(
+            plugins,
+            kv,
+            handles,
+            config.sessions.clone(),
+            config.server.clone(),
+        ));
         Ok(Self {
             server,
             load_errors,
         })
     }
 
-    /// Spawns the maintenance task (expired kv entries and handles); it
-    /// stops when `shutdown` is cancelled.
+    /// Spawns the maintenance task (idle sessions, expired handles and kv
+    /// entries), run every `sessions.cleanup_interval`; it stops when
+    /// `shutdown` is cancelled.
     pub fn spawn_maintenance(&self, shutdown: CancellationToken) -> JoinHandle<()> {
         let server = self.server.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+            let mut tick = tokio::time::interval(server.sessions().limits().cleanup_interval);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     _ = tick.tick() => {
+                        let sessions = server.sessions().expire_idle().await;
                         let handles = server.handles().purge_expired().await;
                         let entries = server.kv().purge_expired().await.unwrap_or(0);
-                        if handles + entries > 0 {
-                            tracing::debug!(handles, entries, "expired state reclaimed");
+                        if sessions + handles + entries > 0 {
+                            tracing::debug!(sessions, handles, entries, "expired state reclaimed");
                         }
                     }
                 }

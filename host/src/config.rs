@@ -8,7 +8,7 @@
 use crate::kv::KvLimits;
 use crate::plugin::{Limits, RuntimeOptions};
 use crate::protocol::ServerOptions;
-use crate::session::HandleLimits;
+use crate::session::{HandleLimits, SessionLimits};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -115,6 +115,14 @@ pub struct RawState {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSessions {
+    /// Most legacy sessions open at once.
+    pub max_sessions: Option<usize>,
+    /// Most legacy sessions per user.
+    pub max_sessions_per_user: Option<usize>,
+    /// Idle time after which an HTTP session expires, seconds.
+    pub idle_timeout_secs: Option<u64>,
+    /// How often idle sessions and expired state are swept, seconds.
+    pub cleanup_interval_secs: Option<u64>,
     /// Idle time after which a modern session handle expires, seconds.
     pub handle_ttl_secs: Option<u64>,
     /// Most open handles.
@@ -143,6 +151,8 @@ pub struct Config {
     pub kv: KvLimits,
     /// Session-handle bounds.
     pub handles: HandleLimits,
+    /// Legacy-session bounds.
+    pub sessions: SessionLimits,
     /// Protocol engine settings.
     pub server: ServerOptions,
 }
@@ -242,6 +252,31 @@ impl RawConfig {
                 .max_handles_per_user
                 .unwrap_or(handle_default.max_per_principal),
         };
+        let session_default = SessionLimits::default();
+        let sessions = SessionLimits {
+            max_sessions: self
+                .sessions
+                .max_sessions
+                .unwrap_or(session_default.max_sessions),
+            max_per_principal: self
+                .sessions
+                .max_sessions_per_user
+                .unwrap_or(session_default.max_per_principal),
+            idle_timeout: self
+                .sessions
+                .idle_timeout_secs
+                .map_or(session_default.idle_timeout, Duration::from_secs),
+            cleanup_interval: self
+                .sessions
+                .cleanup_interval_secs
+                .map_or(session_default.cleanup_interval, Duration::from_secs),
+        };
+        if sessions.idle_timeout.is_zero() || sessions.cleanup_interval.is_zero() {
+            return Err(invalid(
+                "sessions.idle_timeout_secs",
+                "idle_timeout_secs and cleanup_interval_secs must be positive".to_owned(),
+            ));
+        }
         if handles.ttl.is_zero() {
             return Err(invalid(
                 "sessions.handle_ttl_secs",
@@ -282,6 +317,7 @@ impl RawConfig {
             },
             kv,
             handles,
+            sessions,
             server,
         })
     }

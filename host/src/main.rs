@@ -7,7 +7,7 @@ use berth::auth::Principal;
 use berth::config::{Config, Overrides, RawConfig};
 use berth::plugin::{PluginHost, Registry};
 use berth::protocol::{Connection, Outbound, Server};
-use berth::session::HandleStore;
+use berth::session::{CloseReason, HandleStore, TransportKind};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -162,6 +162,7 @@ async fn single_plugin_server(config: &Config, path: &Path) -> Result<Arc<Server
         host,
         kv,
         handles,
+        config.sessions.clone(),
         config.server.clone(),
     )))
 }
@@ -190,7 +191,11 @@ async fn call(
     let exposed = plugin.exposed_name(tool);
     // One session for this call, at the most verbose log level, with
     // progress: everything the plugin reports goes to stderr.
-    let conn = Connection::new(Principal::anonymous());
+    let conn = Arc::new(Connection::new(
+        Principal::anonymous(),
+        TransportKind::Stdio,
+        server.kv().clone(),
+    ));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
     let out = Outbound::new(tx);
     let printer = tokio::spawn(async move {
@@ -228,7 +233,7 @@ async fn call(
         "name": exposed, "arguments": arguments, "_meta": {"progressToken": "berth-call"}}});
     let response = server.handle(&conn, &request.to_string(), &out).await;
     drop(out);
-    conn.close(server.kv()).await;
+    server.disconnect(&conn, CloseReason::TransportClosed).await;
     let _ = printer.await;
     let response: Value = serde_json::from_str(&response.unwrap_or_default())?;
     if let Some(error) = response.get("error") {

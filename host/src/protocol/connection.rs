@@ -5,7 +5,7 @@
 use super::jsonrpc::RequestId;
 use crate::auth::Principal;
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
-use crate::session::{LegacySession, SessionState};
+use crate::session::{LegacySession, SessionId, SessionValue, TransportKind};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -41,9 +41,12 @@ impl Outbound {
     }
 }
 
-/// A connection's protocol state.
+/// A connection's protocol state: for stdio the process's one client, for
+/// HTTP one legacy session (or one stateless request).
 pub struct Connection {
     principal: Principal,
+    transport: TransportKind,
+    kv: SharedKv,
     legacy: Mutex<Option<LegacySession>>,
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
 }
@@ -53,13 +56,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Connection {
-    /// A new connection of `principal`.
-    pub fn new(principal: Principal) -> Self {
+    /// A new connection of `principal` on `transport`; its session state
+    /// lives in `kv`.
+    pub fn new(principal: Principal, transport: TransportKind, kv: SharedKv) -> Self {
         Self {
             principal,
+            transport,
+            kv,
             legacy: Mutex::new(None),
             in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The transport it arrived on.
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    /// The id of its legacy session, if it has one.
+    pub fn session_id(&self) -> Option<SessionId> {
+        lock(&self.legacy).as_ref().map(|s| s.id.clone())
     }
 
     /// The caller.
@@ -113,22 +129,21 @@ impl Connection {
         }
     }
 
-    /// Ends the connection: cancels what is in flight and frees the legacy
-    /// session's state.
-    pub async fn close(&self, kv: &SharedKv) {
+    /// Cancels what is in flight and frees the legacy session's state.
+    pub async fn release(&self) {
         for token in lock(&self.in_flight).values() {
             token.cancel();
         }
-        let scope = self.legacy_scope();
-        self.with_legacy(|s| {
-            if let Some(s) = s {
-                s.state = SessionState::Closed;
-            }
-        });
-        if let Some(scope) = scope
-            && let Err(e) = kv.drop_scope(&scope).await
+        if let Some(scope) = self.legacy_scope()
+            && let Err(e) = self.kv.drop_scope(&scope).await
         {
             tracing::warn!(error = %e, "could not free a closed session's state");
         }
+    }
+}
+
+impl SessionValue for Connection {
+    async fn ended(self: std::sync::Arc<Self>) {
+        self.release().await;
     }
 }

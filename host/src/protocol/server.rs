@@ -9,7 +9,7 @@ use super::jsonrpc::{self, Incoming, RequestId};
 use crate::kv::SharedKv;
 use crate::level::LogLevel;
 use crate::plugin::PluginHost;
-use crate::session::{HandleStore, LegacySession, SessionState};
+use crate::session::{CloseReason, HandleStore, LegacySession, SessionLimits, SessionManager};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +41,7 @@ impl Default for ServerOptions {
 /// The MCP server: plugins, state and handles behind one dispatcher.
 pub struct Server {
     pub(super) plugins: Arc<PluginHost>,
+    pub(super) sessions: SessionManager<Connection>,
     pub(super) handles: HandleStore,
     pub(super) kv: SharedKv,
     pub(super) options: ServerOptions,
@@ -48,7 +49,7 @@ pub struct Server {
 
 /// The per-request inputs of a handler.
 pub(super) struct Request<'a> {
-    pub conn: &'a Connection,
+    pub conn: &'a Arc<Connection>,
     pub cx: RequestCx,
     pub params: Map<String, Value>,
     pub out: &'a Outbound,
@@ -61,10 +62,12 @@ impl Server {
         plugins: Arc<PluginHost>,
         kv: SharedKv,
         handles: HandleStore,
+        sessions: SessionLimits,
         options: ServerOptions,
     ) -> Self {
         Self {
             plugins,
+            sessions: SessionManager::new(sessions),
             handles,
             kv,
             options,
@@ -86,9 +89,28 @@ impl Server {
         &self.handles
     }
 
+    /// The legacy sessions of every transport.
+    pub fn sessions(&self) -> &SessionManager<Connection> {
+        &self.sessions
+    }
+
+    /// Ends a connection: closes its session (freeing its state) or, if it
+    /// has none, cancels what it has in flight.
+    pub async fn disconnect(&self, conn: &Arc<Connection>, reason: CloseReason) {
+        match conn.session_id() {
+            Some(id) if self.sessions.close(&id, reason).await => {}
+            _ => conn.release().await,
+        }
+    }
+
     /// Handles one incoming message and returns the response to send, if
     /// any. Notifications and progress for the request go to `out` first.
-    pub async fn handle(&self, conn: &Connection, text: &str, out: &Outbound) -> Option<String> {
+    pub async fn handle(
+        &self,
+        conn: &Arc<Connection>,
+        text: &str,
+        out: &Outbound,
+    ) -> Option<String> {
         match jsonrpc::parse(text) {
             Err(rejected) => Some(jsonrpc::error(rejected.id.as_ref(), &rejected.error)),
             Ok(Incoming::Response { id }) => {
@@ -96,7 +118,7 @@ impl Server {
                 None
             }
             Ok(Incoming::Notification { method, params }) => {
-                Self::notification(conn, &method, &params);
+                self.notification(conn, &method, &params);
                 None
             }
             Ok(Incoming::Request { id, method, params }) => {
@@ -121,16 +143,13 @@ impl Server {
         }
     }
 
-    fn notification(conn: &Connection, method: &str, params: &Map<String, Value>) {
+    fn notification(&self, conn: &Connection, method: &str, params: &Map<String, Value>) {
         match method {
-            "notifications/initialized" => conn.with_legacy(|s| {
-                if let Some(s) = s
-                    && s.state == SessionState::Initializing
-                {
-                    s.state = SessionState::Ready;
-                    tracing::info!(session = %s.id, version = s.protocol_version, "session ready");
+            "notifications/initialized" => {
+                if let Some(id) = conn.session_id() {
+                    self.sessions.initialized(&id);
                 }
-            }),
+            }
             "notifications/cancelled" => {
                 let id = params.get("requestId").and_then(RequestId::from_value);
                 match id {
@@ -146,7 +165,7 @@ impl Server {
 
     async fn request(
         &self,
-        conn: &Connection,
+        conn: &Arc<Connection>,
         method: &str,
         params: Map<String, Value>,
         out: &Outbound,
@@ -211,7 +230,7 @@ impl Server {
 
     fn initialize(
         &self,
-        conn: &Connection,
+        conn: &Arc<Connection>,
         params: &Map<String, Value>,
     ) -> Result<Value, RpcError> {
         let requested = params.get("protocolVersion").and_then(Value::as_str);
@@ -233,7 +252,16 @@ impl Server {
             *slot = Some(session.clone());
             Ok(session)
         })?;
-        tracing::info!(session = %session.id, version, client = %session.client_info, "session created");
+        if let Err(e) = self.sessions.create(
+            session.id.clone(),
+            conn.principal(),
+            conn.transport(),
+            conn.clone(),
+        ) {
+            conn.with_legacy(|slot| *slot = None);
+            return Err(RpcError::InvalidRequest(e.to_string()));
+        }
+        tracing::debug!(session = %session.id, version, client = %session.client_info, "initialized");
         Ok(json!({
             "protocolVersion": version,
             "capabilities": Self::capabilities(),

@@ -1,29 +1,24 @@
 //! Sessions in both protocol eras.
 //!
-//! Owns session ids, the state of a legacy session (one `initialize`), and
-//! the modern era's state handles ([`HandleStore`]). Ending a session or a
+//! Owns session ids, what a legacy session negotiated (one `initialize`),
+//! the [`SessionManager`] of all legacy sessions, and the modern era's state
+//! handles ([`HandleStore`]). Ending a session or a
 //! handle frees its kv scope. Must not import `protocol`, `plugin`,
 //! `transport` (siblings and layers above).
 
 mod handles;
 mod id;
+mod manager;
 
 pub use handles::{HandleError, HandleInfo, HandleLimits, HandleStore};
 pub use id::{SessionId, random_token};
+pub use manager::{
+    CloseReason, SessionError, SessionEvent, SessionLimits, SessionManager, SessionSnapshot,
+    SessionState, SessionTotals, SessionValue, TransportKind,
+};
 
 use crate::level::LogLevel;
 use serde_json::Value;
-
-/// Lifecycle of a legacy session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    /// `initialize` answered, `notifications/initialized` not yet received.
-    Initializing,
-    /// Fully initialized.
-    Ready,
-    /// Ended by the client or the transport.
-    Closed,
-}
 
 /// What a legacy client negotiated with `initialize`.
 #[derive(Debug, Clone)]
@@ -38,8 +33,6 @@ pub struct LegacySession {
     pub client_info: Value,
     /// Minimum level of log messages to send (`logging/setLevel`).
     pub log_level: LogLevel,
-    /// Where in its lifecycle the session is.
-    pub state: SessionState,
 }
 
 impl LegacySession {
@@ -55,7 +48,6 @@ impl LegacySession {
             client_capabilities,
             client_info,
             log_level: LogLevel::Info,
-            state: SessionState::Initializing,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::auth::Principal;
 use crate::protocol::{Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc};
+use crate::session::{CloseReason, TransportKind};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -47,7 +48,11 @@ where
         output.flush().await
     });
     let out = Outbound::new(tx);
-    let conn = Arc::new(Connection::new(Principal::anonymous()));
+    let conn = Arc::new(Connection::new(
+        Principal::anonymous(),
+        TransportKind::Stdio,
+        server.kv().clone(),
+    ));
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = JoinSet::new();
     let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(MAX_MESSAGE_BYTES));
@@ -95,11 +100,17 @@ where
             drop(permit);
         });
     }
-    if shutdown.is_cancelled() {
-        conn.close(server.kv()).await;
+    let reason = if shutdown.is_cancelled() {
+        CloseReason::Shutdown
+    } else {
+        CloseReason::TransportClosed
+    };
+    if reason == CloseReason::Shutdown {
+        // Stop what is running; its responses are no longer wanted.
+        conn.release().await;
     }
     while tasks.join_next().await.is_some() {}
-    conn.close(server.kv()).await;
+    server.disconnect(&conn, reason).await;
     drop(out);
     writer
         .await

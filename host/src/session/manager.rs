@@ -1,0 +1,588 @@
+//! The session manager: every legacy session of every transport, bounded,
+//! expiring, bound to its owner, observable.
+//!
+//! Generic over the per-session value `T` (the protocol layer's connection
+//! state), so this module needs nothing from the layers above. A session id
+//! is never a credential: looked up by anyone but its owner it does not
+//! exist.
+
+use super::id::SessionId;
+use crate::auth::{Principal, TenantId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+/// Which transport a session arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// Newline-delimited JSON-RPC on stdin/stdout.
+    Stdio,
+    /// Streamable HTTP (`Mcp-Session-Id`).
+    StreamableHttp,
+    /// The deprecated HTTP+SSE transport (`/sse` + `/messages`).
+    LegacySse,
+}
+
+impl TransportKind {
+    /// A label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stdio => "stdio",
+            Self::StreamableHttp => "streamable_http",
+            Self::LegacySse => "legacy_sse",
+        }
+    }
+}
+
+/// Lifecycle of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Registered; `initialize` not yet answered.
+    Created,
+    /// `initialize` answered, `notifications/initialized` not yet received.
+    Initializing,
+    /// Fully initialized.
+    Ready,
+    /// Being torn down.
+    Closing,
+    /// Ended by the client, the transport or the server.
+    Closed,
+    /// Ended by idleness.
+    Expired,
+}
+
+impl SessionState {
+    /// A label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Initializing => "initializing",
+            Self::Ready => "ready",
+            Self::Closing => "closing",
+            Self::Closed => "closed",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client asked (HTTP DELETE).
+    ClientRequest,
+    /// The transport went away (stdin closed, SSE stream ended).
+    TransportClosed,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Something that happened to a session, for tracing and embedders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A session was created.
+    Created {
+        /// Its id.
+        id: SessionId,
+        /// Its transport.
+        transport: TransportKind,
+    },
+    /// The client finished initialization.
+    Initialized {
+        /// Its id.
+        id: SessionId,
+    },
+    /// The session was closed.
+    Closed {
+        /// Its id.
+        id: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// The session idled out.
+    Expired {
+        /// Its id.
+        id: SessionId,
+    },
+}
+
+/// Bounds on sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Most sessions in total.
+    pub max_sessions: usize,
+    /// Most sessions per principal.
+    pub max_per_principal: usize,
+    /// Idle time after which an HTTP session expires (stdio sessions live
+    /// as long as their process).
+    pub idle_timeout: Duration,
+    /// How often idle sessions are looked for.
+    pub cleanup_interval: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            max_sessions: 100_000,
+            max_per_principal: 10_000,
+            idle_timeout: Duration::from_secs(30 * 60),
+            cleanup_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a session could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// A limit was reached.
+    #[error("too many sessions ({limit} allowed {per}); close unused sessions and retry")]
+    Full {
+        /// The limit.
+        limit: usize,
+        /// "in total" or "per user".
+        per: &'static str,
+    },
+}
+
+/// Counters since start.
+#[derive(Debug, Default)]
+pub struct SessionTotals {
+    /// Sessions created.
+    pub created: AtomicU64,
+    /// Sessions closed.
+    pub closed: AtomicU64,
+    /// Sessions expired.
+    pub expired: AtomicU64,
+}
+
+/// A point-in-time view for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSnapshot {
+    /// Open sessions by (state, transport).
+    pub by_state: Vec<((SessionState, TransportKind), usize)>,
+    /// Totals since start: created, closed, expired.
+    pub totals: (u64, u64, u64),
+}
+
+/// The value side of a session: told when its session ends.
+pub trait SessionValue: Send + Sync + 'static {
+    /// Releases what the session holds (cancels its calls, frees its
+    /// state). Called once, after the session is removed.
+    fn ended(self: Arc<Self>) -> impl std::future::Future<Output = ()> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Owner {
+    tenant: TenantId,
+    subject: Arc<str>,
+}
+
+impl Owner {
+    fn of(p: &Principal) -> Self {
+        Self {
+            tenant: p.tenant.clone(),
+            subject: p.subject.clone(),
+        }
+    }
+}
+
+struct Entry<T> {
+    id: SessionId,
+    owner: Owner,
+    transport: TransportKind,
+    state: SessionState,
+    last_active: Instant,
+    value: Arc<T>,
+}
+
+struct Inner<T> {
+    sessions: HashMap<SessionId, Entry<T>>,
+    per_owner: HashMap<Owner, usize>,
+}
+
+impl<T> Inner<T> {
+    fn remove(&mut self, id: &SessionId) -> Option<Entry<T>> {
+        let entry = self.sessions.remove(id)?;
+        if let Some(n) = self.per_owner.get_mut(&entry.owner) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_owner.remove(&entry.owner);
+            }
+        }
+        Some(entry)
+    }
+}
+
+/// The sessions of this process.
+pub struct SessionManager<T> {
+    limits: SessionLimits,
+    inner: Mutex<Inner<T>>,
+    events: broadcast::Sender<SessionEvent>,
+    totals: SessionTotals,
+}
+
+impl<T: SessionValue> SessionManager<T> {
+    /// An empty manager.
+    pub fn new(limits: SessionLimits) -> Self {
+        Self {
+            limits,
+            inner: Mutex::new(Inner {
+                sessions: HashMap::new(),
+                per_owner: HashMap::new(),
+            }),
+            events: broadcast::channel(1024).0,
+            totals: SessionTotals::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &SessionLimits {
+        &self.limits
+    }
+
+    /// Subscribes to session events. A slow subscriber misses events
+    /// (it sees `Lagged`); it never slows sessions down.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: SessionEvent) {
+        match &event {
+            SessionEvent::Created { id, transport } => {
+                tracing::info!(session = %id, transport = transport.as_str(), "session created");
+            }
+            SessionEvent::Initialized { id } => {
+                tracing::info!(session = %id, "session initialized")
+            }
+            SessionEvent::Closed { id, reason } => {
+                tracing::info!(session = %id, ?reason, "session closed");
+            }
+            SessionEvent::Expired { id } => tracing::info!(session = %id, "session expired"),
+        }
+        let _ = self.events.send(event);
+    }
+
+    /// Registers a session owned by `principal`, in state `Initializing`.
+    ///
+    /// # Errors
+    /// [`SessionError::Full`] when a limit is reached.
+    pub fn create(
+        &self,
+        id: SessionId,
+        principal: &Principal,
+        transport: TransportKind,
+        value: Arc<T>,
+    ) -> Result<(), SessionError> {
+        let owner = Owner::of(principal);
+        {
+            let mut inner = self.lock();
+            if inner.sessions.len() >= self.limits.max_sessions {
+                return Err(SessionError::Full {
+                    limit: self.limits.max_sessions,
+                    per: "in total",
+                });
+            }
+            let count = inner.per_owner.entry(owner.clone()).or_default();
+            if *count >= self.limits.max_per_principal {
+                return Err(SessionError::Full {
+                    limit: self.limits.max_per_principal,
+                    per: "per user",
+                });
+            }
+            *count += 1;
+            inner.sessions.insert(
+                id.clone(),
+                Entry {
+                    id: id.clone(),
+                    owner,
+                    transport,
+                    state: SessionState::Initializing,
+                    last_active: Instant::now(),
+                    value,
+                },
+            );
+        }
+        self.totals.created.fetch_add(1, Ordering::Relaxed);
+        self.emit(SessionEvent::Created { id, transport });
+        Ok(())
+    }
+
+    /// The session `id` if it exists, is unexpired and belongs to
+    /// `principal`; marks it active.
+    pub fn get(&self, id: &SessionId, principal: &Principal) -> Option<Arc<T>> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let entry = inner.sessions.get_mut(id)?;
+        if entry.owner.tenant != principal.tenant || entry.owner.subject != principal.subject {
+            return None;
+        }
+        if entry.transport != TransportKind::Stdio
+            && now.duration_since(entry.last_active) >= self.limits.idle_timeout
+        {
+            // Expired but not yet swept: treat as gone; the sweep reports it.
+            return None;
+        }
+        entry.last_active = now;
+        Some(entry.value.clone())
+    }
+
+    /// Marks a session active without looking it up for an owner (the
+    /// transport already holds it, e.g. an open stream).
+    pub fn touch(&self, id: &SessionId) {
+        if let Some(e) = self.lock().sessions.get_mut(id) {
+            e.last_active = Instant::now();
+        }
+    }
+
+    /// Records that the client finished initialization.
+    pub fn initialized(&self, id: &SessionId) {
+        let changed = {
+            let mut inner = self.lock();
+            match inner.sessions.get_mut(id) {
+                Some(e) if e.state == SessionState::Initializing => {
+                    e.state = SessionState::Ready;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            self.emit(SessionEvent::Initialized { id: id.clone() });
+        }
+    }
+
+    /// The state of a session, if it is open.
+    pub fn state(&self, id: &SessionId) -> Option<SessionState> {
+        self.lock().sessions.get(id).map(|e| e.state)
+    }
+
+    /// Ends a session. Returns false if it was not open.
+    pub async fn close(&self, id: &SessionId, reason: CloseReason) -> bool {
+        let removed = self.lock().remove(id);
+        let Some(entry) = removed else {
+            return false;
+        };
+        entry.value.ended().await;
+        self.totals.closed.fetch_add(1, Ordering::Relaxed);
+        self.emit(SessionEvent::Closed {
+            id: entry.id,
+            reason,
+        });
+        true
+    }
+
+    /// Expires HTTP sessions idle for longer than the timeout. Returns how
+    /// many.
+    pub async fn expire_idle(&self) -> usize {
+        let now = Instant::now();
+        let expired: Vec<Entry<T>> = {
+            let mut inner = self.lock();
+            let ids: Vec<SessionId> = inner
+                .sessions
+                .values()
+                .filter(|e| {
+                    e.transport != TransportKind::Stdio
+                        && now.duration_since(e.last_active) >= self.limits.idle_timeout
+                })
+                .map(|e| e.id.clone())
+                .collect();
+            ids.iter().filter_map(|id| inner.remove(id)).collect()
+        };
+        let n = expired.len();
+        for entry in expired {
+            entry.value.ended().await;
+            self.totals.expired.fetch_add(1, Ordering::Relaxed);
+            self.emit(SessionEvent::Expired { id: entry.id });
+        }
+        n
+    }
+
+    /// Closes every session (shutdown).
+    pub async fn close_all(&self, reason: CloseReason) {
+        let ids: Vec<SessionId> = self.lock().sessions.keys().cloned().collect();
+        for id in ids {
+            self.close(&id, reason).await;
+        }
+    }
+
+    /// Number of open sessions.
+    pub fn len(&self) -> usize {
+        self.lock().sessions.len()
+    }
+
+    /// True when no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counts for metrics.
+    pub fn snapshot(&self) -> SessionSnapshot {
+        let mut by_state: HashMap<(SessionState, TransportKind), usize> = HashMap::new();
+        for e in self.lock().sessions.values() {
+            *by_state.entry((e.state, e.transport)).or_default() += 1;
+        }
+        let mut by_state: Vec<_> = by_state.into_iter().collect();
+        by_state.sort_by_key(|((s, t), _)| (s.as_str(), t.as_str()));
+        SessionSnapshot {
+            by_state,
+            totals: (
+                self.totals.created.load(Ordering::Relaxed),
+                self.totals.closed.load(Ordering::Relaxed),
+                self.totals.expired.load(Ordering::Relaxed),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    #[derive(Default)]
+    struct Value {
+        ended: AtomicBool,
+    }
+
+    impl SessionValue for Value {
+        async fn ended(self: Arc<Self>) {
+            self.ended.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn principal(subject: &str) -> Principal {
+        Principal {
+            subject: Arc::from(subject),
+            ..Principal::anonymous()
+        }
+    }
+
+    fn manager(limits: SessionLimits) -> SessionManager<Value> {
+        SessionManager::new(limits)
+    }
+
+    #[tokio::test]
+    async fn a_session_is_found_only_by_its_owner_and_closing_ends_it() {
+        let m = manager(SessionLimits::default());
+        let mut events = m.subscribe();
+        let id = SessionId::generate();
+        let value = Arc::new(Value::default());
+        m.create(
+            id.clone(),
+            &principal("a"),
+            TransportKind::StreamableHttp,
+            value.clone(),
+        )
+        .unwrap();
+        assert!(m.get(&id, &principal("a")).is_some());
+        assert!(m.get(&id, &principal("b")).is_none());
+        assert_eq!(m.state(&id), Some(SessionState::Initializing));
+        m.initialized(&id);
+        assert_eq!(m.state(&id), Some(SessionState::Ready));
+        assert!(m.close(&id, CloseReason::ClientRequest).await);
+        assert!(!m.close(&id, CloseReason::ClientRequest).await);
+        assert!(value.ended.load(Ordering::SeqCst));
+        assert!(m.get(&id, &principal("a")).is_none());
+        assert!(matches!(
+            events.recv().await.unwrap(),
+            SessionEvent::Created { .. }
+        ));
+        assert!(matches!(
+            events.recv().await.unwrap(),
+            SessionEvent::Initialized { .. }
+        ));
+        assert_eq!(
+            events.recv().await.unwrap(),
+            SessionEvent::Closed {
+                id,
+                reason: CloseReason::ClientRequest
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_http_sessions_expire_and_stdio_sessions_do_not() {
+        let m = manager(SessionLimits {
+            idle_timeout: Duration::from_secs(60),
+            ..SessionLimits::default()
+        });
+        let (http, stdio, busy) = (
+            SessionId::generate(),
+            SessionId::generate(),
+            SessionId::generate(),
+        );
+        let value = Arc::new(Value::default());
+        let p = principal("a");
+        m.create(
+            http.clone(),
+            &p,
+            TransportKind::StreamableHttp,
+            value.clone(),
+        )
+        .unwrap();
+        m.create(stdio.clone(), &p, TransportKind::Stdio, Arc::default())
+            .unwrap();
+        m.create(busy.clone(), &p, TransportKind::LegacySse, Arc::default())
+            .unwrap();
+        tokio::time::advance(Duration::from_secs(45)).await;
+        assert!(m.get(&busy, &p).is_some());
+        tokio::time::advance(Duration::from_secs(20)).await;
+        // Past its timeout, a session is gone even before the sweep.
+        assert!(m.get(&http, &p).is_none());
+        assert_eq!(m.expire_idle().await, 1);
+        assert!(value.ended.load(Ordering::SeqCst));
+        assert!(m.get(&busy, &p).is_some());
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert_eq!(m.expire_idle().await, 1);
+        assert!(m.get(&stdio, &p).is_some());
+        let snap = m.snapshot();
+        assert_eq!(snap.totals, (3, 0, 2));
+        assert_eq!(
+            snap.by_state,
+            vec![((SessionState::Initializing, TransportKind::Stdio), 1)]
+        );
+    }
+
+    #[tokio::test]
+    async fn session_limits_are_enforced_in_total_and_per_principal() {
+        let m = manager(SessionLimits {
+            max_sessions: 3,
+            max_per_principal: 2,
+            ..SessionLimits::default()
+        });
+        let add = |who: &str| {
+            m.create(
+                SessionId::generate(),
+                &principal(who),
+                TransportKind::StreamableHttp,
+                Arc::default(),
+            )
+        };
+        add("a").unwrap();
+        add("a").unwrap();
+        assert_eq!(
+            add("a"),
+            Err(SessionError::Full {
+                limit: 2,
+                per: "per user"
+            })
+        );
+        add("b").unwrap();
+        assert_eq!(
+            add("c"),
+            Err(SessionError::Full {
+                limit: 3,
+                per: "in total"
+            })
+        );
+        m.close_all(CloseReason::Shutdown).await;
+        assert!(m.is_empty());
+        add("c").unwrap();
+    }
+}
