@@ -46,6 +46,7 @@ fn config(dirs: Vec<PathBuf>, cache: &Path) -> berth::config::Config {
         .resolve(Overrides {
             plugin_dirs: dirs,
             cache_dir: Some(cache.to_owned()),
+            http_listen: None,
         })
         .unwrap()
 }

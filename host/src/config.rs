@@ -3,13 +3,16 @@
 //!
 //! [`RawConfig`] mirrors the file (unknown keys are an error); [`Overrides`]
 //! carries what `main` read from flags and `BERTH_*` variables. Imports only
-//! the types it configures (`kv`, `session`, `plugin`, `protocol` options).
+//! the types it configures (`kv`, `session`, `plugin`, `protocol` and
+//! `transport::http` options).
 
 use crate::kv::KvLimits;
 use crate::plugin::{Limits, RuntimeOptions};
 use crate::protocol::ServerOptions;
 use crate::session::{HandleLimits, SessionLimits};
+use crate::transport::http::HttpOptions;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,6 +64,33 @@ pub struct RawConfig {
     /// Protocol behaviour.
     #[serde(default)]
     pub protocol: RawProtocol,
+    /// The HTTP transport.
+    #[serde(default)]
+    pub http: RawHttp,
+}
+
+/// `[http]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Address to listen on (`--http`).
+    pub listen: Option<String>,
+    /// Path of the Streamable HTTP endpoint.
+    pub path: Option<String>,
+    /// Browser origins allowed besides loopback ones.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Largest request body, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Longest time to start a response, seconds.
+    pub request_timeout_secs: Option<u64>,
+    /// Most requests handled at once.
+    pub max_concurrent_requests: Option<usize>,
+    /// Server ping interval on idle legacy streams, seconds.
+    pub ping_interval_secs: Option<u64>,
+    /// SSE keep-alive comment interval, seconds.
+    pub keep_alive_secs: Option<u64>,
+    /// How long shutdown waits for calls in flight, seconds.
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// `[protocol]`
@@ -138,6 +168,8 @@ pub struct Overrides {
     pub plugin_dirs: Vec<PathBuf>,
     /// Compiled-code cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// HTTP listen address (`--http`).
+    pub http_listen: Option<String>,
 }
 
 /// The validated configuration.
@@ -155,6 +187,10 @@ pub struct Config {
     pub sessions: SessionLimits,
     /// Protocol engine settings.
     pub server: ServerOptions,
+    /// Where to listen for HTTP, if anywhere.
+    pub http_listen: Option<SocketAddr>,
+    /// HTTP transport settings.
+    pub http: HttpOptions,
 }
 
 impl RawConfig {
@@ -296,6 +332,7 @@ impl RawConfig {
         if let Some(ms) = self.protocol.list_ttl_ms {
             server.list_ttl_ms = ms;
         }
+        let (http_listen, http) = resolve_http(self.http, overrides.http_listen)?;
         let plugin_dirs = if overrides.plugin_dirs.is_empty() {
             self.plugins.dirs.unwrap_or_default()
         } else {
@@ -319,8 +356,65 @@ impl RawConfig {
             handles,
             sessions,
             server,
+            http_listen,
+            http,
         })
     }
+}
+
+fn resolve_http(
+    raw: RawHttp,
+    flag: Option<String>,
+) -> Result<(Option<SocketAddr>, HttpOptions), ConfigError> {
+    let listen = match flag.or(raw.listen) {
+        None => None,
+        Some(text) => Some(text.parse::<SocketAddr>().map_err(|e| {
+            invalid(
+                "http.listen",
+                format!("{text:?} is not an address like 127.0.0.1:8080: {e}"),
+            )
+        })?),
+    };
+    let d = HttpOptions::default();
+    let secs = |v: Option<u64>, default: Duration, key: &'static str| match v {
+        Some(0) => Err(invalid(key, "must be positive".to_owned())),
+        Some(s) => Ok(Duration::from_secs(s)),
+        None => Ok(default),
+    };
+    let path = raw.path.unwrap_or(d.path);
+    if !path.starts_with('/') || path.len() < 2 {
+        return Err(invalid(
+            "http.path",
+            format!("{path:?} must start with / and name a path"),
+        ));
+    }
+    let options = HttpOptions {
+        path,
+        allowed_origins: raw.allowed_origins.unwrap_or_default(),
+        // A server on a loopback address accepts only loopback Host names.
+        loopback_only: listen.is_none_or(|a| a.ip().is_loopback()),
+        max_body_bytes: raw.max_body_bytes.unwrap_or(d.max_body_bytes),
+        request_timeout: secs(
+            raw.request_timeout_secs,
+            d.request_timeout,
+            "http.request_timeout_secs",
+        )?,
+        max_concurrent_requests: raw
+            .max_concurrent_requests
+            .unwrap_or(d.max_concurrent_requests),
+        ping_interval: secs(
+            raw.ping_interval_secs,
+            d.ping_interval,
+            "http.ping_interval_secs",
+        )?,
+        keep_alive: secs(raw.keep_alive_secs, d.keep_alive, "http.keep_alive_secs")?,
+        drain_timeout: secs(
+            raw.drain_timeout_secs,
+            d.drain_timeout,
+            "http.drain_timeout_secs",
+        )?,
+    };
+    Ok((listen, options))
 }
 
 fn invalid(key: &'static str, reason: String) -> ConfigError {
@@ -357,11 +451,25 @@ mod tests {
             .resolve(Overrides {
                 plugin_dirs: vec![PathBuf::from("b")],
                 cache_dir: Some(PathBuf::from("/c")),
+                http_listen: Some("0.0.0.0:9000".to_owned()),
             })
             .unwrap();
         assert_eq!(cfg.plugin_dirs, vec![PathBuf::from("b")]);
         assert_eq!(cfg.runtime.default_limits.memory_bytes, 16 << 20);
         assert_eq!(cfg.runtime.cache_dir, Some(PathBuf::from("/c")));
+        assert_eq!(cfg.http_listen.map(|a| a.port()), Some(9000));
+        assert!(
+            !cfg.http.loopback_only,
+            "a public bind is not loopback-only"
+        );
+        let bad = RawConfig::from_toml("[http]\nlisten = \"localhost\"").unwrap();
+        assert!(matches!(
+            bad.resolve(Overrides::default()),
+            Err(ConfigError::Invalid {
+                key: "http.listen",
+                ..
+            })
+        ));
         let bad = RawConfig::from_toml("[limits]\nmemory_mb = 0").unwrap();
         assert!(matches!(
             bad.resolve(Overrides::default()),

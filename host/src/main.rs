@@ -37,8 +37,12 @@ enum Command {
     /// Serve the plugins in the given directories to one MCP client.
     Serve {
         /// Speak MCP on stdin/stdout (the default).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "http")]
         stdio: bool,
+        /// Serve HTTP on this address instead (e.g. 127.0.0.1:8080): `/mcp`,
+        /// `/sse` + `/messages`, `/healthz`, `/readyz`, `/metrics`.
+        #[arg(long, env = "BERTH_HTTP", value_name = "ADDR")]
+        http: Option<String>,
         /// Plugin directory; repeat for several (replaces the config's list).
         #[arg(long = "plugins", env = "BERTH_PLUGINS", value_delimiter = ':')]
         plugins: Vec<PathBuf>,
@@ -87,7 +91,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn config(cli: &Cli, plugin_dirs: Vec<PathBuf>) -> Result<Config> {
+fn config(cli: &Cli, plugin_dirs: Vec<PathBuf>, http_listen: Option<String>) -> Result<Config> {
     let raw = match &cli.config {
         Some(path) => RawConfig::from_file(path)?,
         None if Path::new("berth.toml").exists() => RawConfig::from_file(Path::new("berth.toml"))?,
@@ -96,12 +100,17 @@ fn config(cli: &Cli, plugin_dirs: Vec<PathBuf>) -> Result<Config> {
     Ok(raw.resolve(Overrides {
         plugin_dirs,
         cache_dir: cli.cache_dir.clone(),
+        http_listen,
     })?)
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        Command::Serve { stdio: _, plugins } => serve(config(&cli, plugins.clone())?)
+        Command::Serve {
+            stdio: _,
+            http,
+            plugins,
+        } => serve(config(&cli, plugins.clone(), http.clone())?)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Call {
@@ -109,8 +118,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             tool,
             args,
             json,
-        } => call(config(&cli, Vec::new())?, plugin, tool, args, *json).await,
-        Command::Inspect { plugin } => inspect(config(&cli, Vec::new())?, plugin)
+        } => call(config(&cli, Vec::new(), None)?, plugin, tool, args, *json).await,
+        Command::Inspect { plugin } => inspect(config(&cli, Vec::new(), None)?, plugin)
             .await
             .map(|()| ExitCode::SUCCESS),
     }
@@ -126,30 +135,56 @@ async fn serve(config: Config) -> Result<()> {
         tracing::error!("{e}");
     }
     let registry = app.server.plugins().registry();
-    tracing::info!(
-        plugins = registry.plugins().len(),
-        tools = registry.tool_count(),
-        ms = started.elapsed().as_millis() as u64,
-        "serving on stdio"
-    );
     let shutdown = CancellationToken::new();
     let maintenance = app.spawn_maintenance(shutdown.clone());
     let signals = shutdown.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        wait_for_signal().await;
         signals.cancel();
     });
     let server = app.server.clone();
-    berth::transport::stdio::serve(
-        server,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        shutdown.clone(),
-    )
-    .await?;
+    let (plugins, tools) = (registry.plugins().len(), registry.tool_count());
+    let ms = started.elapsed().as_millis() as u64;
+    if let Some(addr) = config.http_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(plugins, tools, ms, "listening on http://{local}");
+        berth::transport::http::serve(listener, server, config.http.clone(), shutdown.clone())
+            .await?;
+    } else {
+        tracing::info!(plugins, tools, ms, "serving on stdio");
+        berth::transport::stdio::serve(
+            server,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            shutdown.clone(),
+        )
+        .await?;
+    }
     shutdown.cancel();
     let _ = maintenance.await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 async fn single_plugin_server(config: &Config, path: &Path) -> Result<Arc<Server>> {

@@ -3,41 +3,66 @@
 //! where server messages for it go.
 
 use super::jsonrpc::RequestId;
+use super::streams::StreamLog;
 use crate::auth::Principal;
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use crate::session::{LegacySession, SessionId, SessionValue, TransportKind};
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Most requests one connection may have in flight.
 pub const MAX_IN_FLIGHT: usize = 256;
 
-/// Where server-to-client messages for a request go (the stdio writer, or
-/// a request's response stream).
-#[derive(Clone, Debug)]
-pub struct Outbound {
-    tx: mpsc::Sender<String>,
+/// Where server-to-client messages for a request go: a channel (the stdio
+/// writer, a response stream), a session's resumable stream, or nowhere
+/// (a plain JSON response has no room for notifications).
+#[derive(Clone)]
+pub enum Outbound {
+    /// A bounded channel.
+    Channel(mpsc::Sender<String>),
+    /// A resumable stream of a legacy session.
+    Stream {
+        /// The session's connection.
+        conn: Arc<Connection>,
+        /// The stream.
+        stream: u64,
+    },
+    /// Dropped.
+    Discard,
 }
 
 impl Outbound {
     /// Wraps a channel.
     pub fn new(tx: mpsc::Sender<String>) -> Self {
-        Self { tx }
+        Self::Channel(tx)
     }
 
     /// Queues a notification without waiting. When the client does not
     /// keep up, notifications are dropped rather than stalling plugins.
     pub fn notify(&self, message: String) {
-        if self.tx.try_send(message).is_err() {
-            tracing::debug!("outbound queue full or closed; notification dropped");
+        match self {
+            Self::Channel(tx) => {
+                if tx.try_send(message).is_err() {
+                    tracing::debug!("outbound queue full or closed; notification dropped");
+                }
+            }
+            Self::Stream { conn, stream } => {
+                conn.streams.publish(*stream, Arc::from(message), false)
+            }
+            Self::Discard => {}
         }
     }
 
     /// Queues a message, waiting for room.
     pub async fn send(&self, message: String) {
-        let _ = self.tx.send(message).await;
+        match self {
+            Self::Channel(tx) => {
+                let _ = tx.send(message).await;
+            }
+            other => other.notify(message),
+        }
     }
 }
 
@@ -49,6 +74,9 @@ pub struct Connection {
     kv: SharedKv,
     legacy: Mutex<Option<LegacySession>>,
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    streams: StreamLog,
+    preset_id: Option<SessionId>,
+    primary_stream: OnceLock<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,7 +93,45 @@ impl Connection {
             kv,
             legacy: Mutex::new(None),
             in_flight: Mutex::new(HashMap::new()),
+            streams: StreamLog::default(),
+            preset_id: None,
+            primary_stream: OnceLock::new(),
         }
+    }
+
+    /// A connection whose session id is fixed before `initialize` (the
+    /// HTTP+SSE transport announces it in its endpoint URL).
+    pub fn with_session_id(
+        principal: Principal,
+        transport: TransportKind,
+        kv: SharedKv,
+        id: SessionId,
+    ) -> Self {
+        Self {
+            preset_id: Some(id),
+            ..Self::new(principal, transport, kv)
+        }
+    }
+
+    /// The session id fixed at creation, if any.
+    pub fn preset_session_id(&self) -> Option<&SessionId> {
+        self.preset_id.as_ref()
+    }
+
+    /// Sets the stream that carries everything for this session (the
+    /// HTTP+SSE transport's one stream); only the first call counts.
+    pub fn set_primary_stream(&self, stream: u64) {
+        let _ = self.primary_stream.set(stream);
+    }
+
+    /// The stream set by [`Self::set_primary_stream`].
+    pub fn primary_stream(&self) -> Option<u64> {
+        self.primary_stream.get().copied()
+    }
+
+    /// The session's resumable streams.
+    pub fn streams(&self) -> &StreamLog {
+        &self.streams
     }
 
     /// The transport it arrived on.
@@ -75,7 +141,10 @@ impl Connection {
 
     /// The id of its legacy session, if it has one.
     pub fn session_id(&self) -> Option<SessionId> {
-        lock(&self.legacy).as_ref().map(|s| s.id.clone())
+        lock(&self.legacy)
+            .as_ref()
+            .map(|s| s.id.clone())
+            .or_else(|| self.preset_id.clone())
     }
 
     /// The caller.
@@ -143,7 +212,7 @@ impl Connection {
 }
 
 impl SessionValue for Connection {
-    async fn ended(self: std::sync::Arc<Self>) {
+    async fn ended(self: Arc<Self>) {
         self.release().await;
     }
 }

@@ -111,7 +111,7 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
     let log_level = match meta.get(META_LOG_LEVEL) {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_str().and_then(LogLevel::parse).ok_or_else(|| {
-            RpcError::InvalidParams(format!("_meta {META_LOG_LEVEL} is not a log level"))
+            RpcError::MalformedMeta(format!("_meta {META_LOG_LEVEL} is not a log level"))
         })?),
     };
     Ok(RequestCx {
@@ -123,7 +123,7 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
 }
 
 fn missing(key: &str) -> RpcError {
-    RpcError::InvalidParams(format!(
+    RpcError::MalformedMeta(format!(
         "_meta must contain {key} (required on every 2026-07-28 request)"
     ))
 }

@@ -40,6 +40,14 @@ pub enum RpcError {
     /// The parameters are wrong; the message says how.
     #[error("{0}")]
     InvalidParams(String),
+    /// A modern request lacks or mistypes required `_meta` fields (−32602,
+    /// and HTTP 400, as the spec requires for a malformed request).
+    #[error("{0}")]
+    MalformedMeta(String),
+    /// A session cannot be created: the server is at its session limit
+    /// (−32600; HTTP 503).
+    #[error("{0}")]
+    TooManySessions(String),
     /// Something failed inside the host; details are only in the host log.
     #[error("internal error")]
     Internal,
@@ -70,9 +78,9 @@ impl RpcError {
     pub fn code(&self) -> i64 {
         match self {
             Self::Parse(_) => code::PARSE_ERROR,
-            Self::InvalidRequest(_) => code::INVALID_REQUEST,
+            Self::InvalidRequest(_) | Self::TooManySessions(_) => code::INVALID_REQUEST,
             Self::MethodNotFound(_) => code::METHOD_NOT_FOUND,
-            Self::InvalidParams(_) => code::INVALID_PARAMS,
+            Self::InvalidParams(_) | Self::MalformedMeta(_) => code::INVALID_PARAMS,
             Self::Internal => code::INTERNAL_ERROR,
             Self::HeaderMismatch { .. } => code::HEADER_MISMATCH,
             Self::MissingClientCapability { .. } => code::MISSING_CLIENT_CAPABILITY,
@@ -85,8 +93,9 @@ impl RpcError {
         let message = match self {
             Self::Parse(_) => "Parse error".to_owned(),
             Self::InvalidRequest(m) => format!("Invalid request: {m}"),
+            Self::TooManySessions(m) => m.clone(),
             Self::MethodNotFound(m) => format!("Method not found: {m}"),
-            Self::InvalidParams(m) => m.clone(),
+            Self::InvalidParams(m) | Self::MalformedMeta(m) => m.clone(),
             Self::Internal => "Internal error".to_owned(),
             Self::HeaderMismatch { header } => format!("Header mismatch: {header}"),
             Self::MissingClientCapability { .. } => "Missing required client capability".to_owned(),

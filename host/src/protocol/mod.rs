@@ -11,10 +11,12 @@ pub mod era;
 pub mod error;
 mod events;
 pub mod jsonrpc;
+pub mod metrics;
 mod server;
+pub mod streams;
 mod tools;
 
 pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};
 pub use error::RpcError;
-pub use server::{Server, ServerOptions};
+pub use server::{Reply, Server, ServerOptions};
 pub use tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN};

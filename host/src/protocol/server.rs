@@ -6,10 +6,13 @@ use super::connection::{Connection, Outbound};
 use super::era::{self, Era, RequestCx};
 use super::error::RpcError;
 use super::jsonrpc::{self, Incoming, RequestId};
+use super::metrics::CallMetrics;
 use crate::kv::SharedKv;
 use crate::level::LogLevel;
 use crate::plugin::PluginHost;
-use crate::session::{CloseReason, HandleStore, LegacySession, SessionLimits, SessionManager};
+use crate::session::{
+    CloseReason, HandleStore, LegacySession, SessionId, SessionLimits, SessionManager,
+};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -41,10 +44,30 @@ impl Default for ServerOptions {
 /// The MCP server: plugins, state and handles behind one dispatcher.
 pub struct Server {
     pub(super) plugins: Arc<PluginHost>,
+    pub(super) metrics: CallMetrics,
     pub(super) sessions: SessionManager<Connection>,
     pub(super) handles: HandleStore,
     pub(super) kv: SharedKv,
     pub(super) options: ServerOptions,
+}
+
+/// A response to send, with its error when it is one (the HTTP transport
+/// maps some errors to statuses).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The JSON-RPC response.
+    pub body: String,
+    /// The error, for an error response.
+    pub error: Option<RpcError>,
+}
+
+impl Reply {
+    fn error(id: &RequestId, e: &RpcError) -> Self {
+        Self {
+            body: jsonrpc::error(Some(id), e),
+            error: Some(e.clone()),
+        }
+    }
 }
 
 /// The per-request inputs of a handler.
@@ -67,6 +90,7 @@ impl Server {
     ) -> Self {
         Self {
             plugins,
+            metrics: CallMetrics::default(),
             sessions: SessionManager::new(sessions),
             handles,
             kv,
@@ -87,6 +111,11 @@ impl Server {
     /// The modern-era handles.
     pub fn handles(&self) -> &HandleStore {
         &self.handles
+    }
+
+    /// Plugin call metrics.
+    pub fn metrics(&self) -> &CallMetrics {
+        &self.metrics
     }
 
     /// The legacy sessions of every transport.
@@ -113,21 +142,37 @@ impl Server {
     ) -> Option<String> {
         match jsonrpc::parse(text) {
             Err(rejected) => Some(jsonrpc::error(rejected.id.as_ref(), &rejected.error)),
-            Ok(Incoming::Response { id }) => {
+            Ok(incoming) => self
+                .handle_incoming(conn, incoming, out)
+                .await
+                .map(|r| r.body),
+        }
+    }
+
+    /// Handles one parsed message (transports that look at it first, like
+    /// HTTP, parse once and call this).
+    pub async fn handle_incoming(
+        &self,
+        conn: &Arc<Connection>,
+        incoming: Incoming,
+        out: &Outbound,
+    ) -> Option<Reply> {
+        match incoming {
+            Incoming::Response { id } => {
                 tracing::debug!(?id, "ignoring a response to no request of ours");
                 None
             }
-            Ok(Incoming::Notification { method, params }) => {
+            Incoming::Notification { method, params } => {
                 self.notification(conn, &method, &params);
                 None
             }
-            Ok(Incoming::Request { id, method, params }) => {
+            Incoming::Request { id, method, params } => {
                 let Some(cancel) = conn.begin(&id) else {
                     let e = RpcError::InvalidRequest(
                         "this id is already in use by a request in flight (or too many are in flight)"
                             .to_owned(),
                     );
-                    return Some(jsonrpc::error(Some(&id), &e));
+                    return Some(Reply::error(&id, &e));
                 };
                 let result = self.request(conn, &method, params, out, &cancel).await;
                 conn.end(&id);
@@ -136,11 +181,19 @@ impl Server {
                     return None;
                 }
                 Some(match result {
-                    Ok(value) => jsonrpc::result(&id, &value),
-                    Err(e) => jsonrpc::error(Some(&id), &e),
+                    Ok(value) => Reply {
+                        body: jsonrpc::result(&id, &value),
+                        error: None,
+                    },
+                    Err(e) => Reply::error(&id, &e),
                 })
             }
         }
+    }
+
+    /// Cancels request `id` of `conn`, as `notifications/cancelled` does.
+    pub fn cancel(&self, conn: &Connection, id: &RequestId) -> bool {
+        conn.cancel(id)
     }
 
     fn notification(&self, conn: &Connection, method: &str, params: &Map<String, Value>) {
@@ -248,18 +301,25 @@ impl Server {
                     "already initialized: a connection has one session".to_owned(),
                 ));
             }
-            let session = LegacySession::new(version, capabilities, client_info);
+            let id = conn
+                .preset_session_id()
+                .cloned()
+                .unwrap_or_else(SessionId::generate);
+            let session = LegacySession::new(id, version, capabilities, client_info);
             *slot = Some(session.clone());
             Ok(session)
         })?;
-        if let Err(e) = self.sessions.create(
-            session.id.clone(),
-            conn.principal(),
-            conn.transport(),
-            conn.clone(),
-        ) {
+        // A preset session (HTTP+SSE) was registered when its stream opened.
+        if conn.preset_session_id().is_none()
+            && let Err(e) = self.sessions.create(
+                session.id.clone(),
+                conn.principal(),
+                conn.transport(),
+                conn.clone(),
+            )
+        {
             conn.with_legacy(|slot| *slot = None);
-            return Err(RpcError::InvalidRequest(e.to_string()));
+            return Err(RpcError::TooManySessions(e.to_string()));
         }
         tracing::debug!(session = %session.id, version, client = %session.client_info, "initialized");
         Ok(json!({

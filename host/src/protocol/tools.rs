@@ -4,6 +4,7 @@
 use super::era::Era;
 use super::error::RpcError;
 use super::events::RequestEvents;
+use super::metrics::Outcome;
 use super::server::{Request, Server};
 use crate::kv::{ScopeId, ScopeKey};
 use crate::plugin::{CallContext, CallError, CallScopes, ToolEntry};
@@ -11,6 +12,7 @@ use crate::session::HandleError;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Opens a modern session handle.
 pub const SESSION_OPEN: &str = "berth_session_open";
@@ -255,7 +257,20 @@ impl Server {
         let arguments = Value::Object(arguments).to_string();
         let plugin = entry.plugin.name();
         let tool = &*entry.name;
-        match self.plugins.call_tool(entry, arguments, cx).await {
+        let started = Instant::now();
+        let outcome = self.plugins.call_tool(entry, arguments, cx).await;
+        let label = match &outcome {
+            Ok(r) if r.is_error == Some(true) => Outcome::ToolError,
+            Ok(_) => Outcome::Ok,
+            Err(CallError::Deadline { .. }) => Outcome::Deadline,
+            Err(CallError::Memory { .. }) => Outcome::Memory,
+            Err(CallError::Trap { .. }) => Outcome::Trap,
+            Err(CallError::Cancelled) => Outcome::Cancelled,
+            Err(_) => Outcome::ToolError,
+        };
+        self.metrics
+            .record(&entry.plugin.name, &entry.name, label, started.elapsed());
+        match outcome {
             Ok(result) => result,
             Err(e) => {
                 match &e {

@@ -31,6 +31,13 @@ impl SessionId {
         Self(Arc::from(random_token("")))
     }
 
+    /// An id presented by a client (e.g. an `Mcp-Session-Id` header);
+    /// `None` unless it is 1-128 visible ASCII characters.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+        ok.then(|| Self(Arc::from(s)))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

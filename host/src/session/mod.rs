@@ -38,12 +38,13 @@ pub struct LegacySession {
 impl LegacySession {
     /// A session that has just answered `initialize`.
     pub fn new(
+        id: SessionId,
         protocol_version: &'static str,
         client_capabilities: Value,
         client_info: Value,
     ) -> Self {
         Self {
-            id: SessionId::generate(),
+            id,
             protocol_version,
             client_capabilities,
             client_info,

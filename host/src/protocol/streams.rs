@@ -1,0 +1,219 @@
+//! Resumable server-to-client streams of a legacy session.
+//!
+//! Every message sent on a session's SSE streams gets an event id
+//! `<stream>-<seq>`, unique within the session, and is kept in a bounded
+//! log. A client whose stream broke reconnects with `Last-Event-ID` and
+//! gets the rest of *that* stream (never another stream's events), then
+//! whatever the stream still produces. Transport-agnostic: the HTTP
+//! transport attaches and detaches its response bodies.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+/// Most events kept per session for replay.
+pub const MAX_LOGGED_EVENTS: usize = 64;
+/// Most bytes of events kept per session for replay.
+pub const MAX_LOGGED_BYTES: usize = 256 * 1024;
+
+/// One event of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    /// `<stream>-<seq>`.
+    pub id: String,
+    /// The JSON-RPC message.
+    pub data: Arc<str>,
+}
+
+struct Logged {
+    stream: u64,
+    seq: u64,
+    data: Arc<str>,
+}
+
+#[derive(Default)]
+struct StreamState {
+    next_seq: u64,
+    finished: bool,
+    live: Option<mpsc::Sender<StreamEvent>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_stream: u64,
+    streams: HashMap<u64, StreamState>,
+    log: VecDeque<Logged>,
+    bytes: usize,
+}
+
+/// The streams of one session.
+#[derive(Default)]
+pub struct StreamLog {
+    inner: Mutex<Inner>,
+}
+
+/// What a resumption yields.
+pub struct Resumed {
+    /// The stream being resumed.
+    pub stream: u64,
+    /// Events after the client's last one, in order.
+    pub replay: Vec<StreamEvent>,
+    /// Whether the stream has ended (nothing more will come).
+    pub finished: bool,
+}
+
+impl StreamLog {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens a new stream delivering to `live`; returns its id.
+    pub fn open(&self, live: mpsc::Sender<StreamEvent>) -> u64 {
+        let mut inner = self.lock();
+        inner.next_stream += 1;
+        let id = inner.next_stream;
+        inner.streams.insert(
+            id,
+            StreamState {
+                live: Some(live),
+                ..StreamState::default()
+            },
+        );
+        id
+    }
+
+    /// Sends `data` on `stream` (and keeps it for replay). `last` ends the
+    /// stream after this event. A detached or slow receiver misses the live
+    /// event but can get it by resuming.
+    pub fn publish(&self, stream: u64, data: Arc<str>, last: bool) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let Some(state) = inner.streams.get_mut(&stream) else {
+            return;
+        };
+        state.next_seq += 1;
+        let seq = state.next_seq;
+        let event = StreamEvent {
+            id: format!("{stream}-{seq}"),
+            data: data.clone(),
+        };
+        if let Some(live) = &state.live
+            && live.try_send(event).is_err()
+        {
+            state.live = None;
+        }
+        if last {
+            state.finished = true;
+            state.live = None;
+        }
+        inner.bytes += data.len();
+        inner.log.push_back(Logged { stream, seq, data });
+        while inner.log.len() > MAX_LOGGED_EVENTS || inner.bytes > MAX_LOGGED_BYTES {
+            match inner.log.pop_front() {
+                Some(old) => inner.bytes -= old.data.len(),
+                None => break,
+            }
+        }
+        // Forget finished streams nobody can resume any more.
+        let log = &inner.log;
+        inner
+            .streams
+            .retain(|id, s| !s.finished || log.iter().any(|l| l.stream == *id));
+    }
+
+    /// Ends `stream` without a further event (e.g. its request was
+    /// cancelled and gets no response).
+    pub fn finish(&self, stream: u64) {
+        if let Some(s) = self.lock().streams.get_mut(&stream) {
+            s.finished = true;
+            s.live = None;
+        }
+    }
+
+    /// Whether `stream` still has a live receiver.
+    pub fn is_live(&self, stream: u64) -> bool {
+        self.lock()
+            .streams
+            .get(&stream)
+            .is_some_and(|s| s.live.as_ref().is_some_and(|l| !l.is_closed()))
+    }
+
+    /// The receiver of `stream` went away (the HTTP response closed).
+    pub fn detach(&self, stream: u64) {
+        if let Some(s) = self.lock().streams.get_mut(&stream) {
+            s.live = None;
+        }
+    }
+
+    /// Resumes after event `last_event_id`, delivering future events of
+    /// that stream to `live`. `None` if the id is unknown or malformed.
+    pub fn resume(&self, last_event_id: &str, live: mpsc::Sender<StreamEvent>) -> Option<Resumed> {
+        let (stream, seq) = last_event_id.split_once('-')?;
+        let (stream, seq): (u64, u64) = (stream.parse().ok()?, seq.parse().ok()?);
+        let mut inner = self.lock();
+        let replay = inner
+            .log
+            .iter()
+            .filter(|l| l.stream == stream && l.seq > seq)
+            .map(|l| StreamEvent {
+                id: format!("{}-{}", l.stream, l.seq),
+                data: l.data.clone(),
+            })
+            .collect();
+        let state = inner.streams.get_mut(&stream)?;
+        if !state.finished {
+            state.live = Some(live);
+        }
+        Some(Resumed {
+            stream,
+            replay,
+            finished: state.finished,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resuming_replays_only_the_rest_of_that_stream_then_continues_live() {
+        let log = StreamLog::default();
+        let (tx1, mut rx1) = mpsc::channel(8);
+        let (tx2, _rx2) = mpsc::channel(8);
+        let a = log.open(tx1);
+        let b = log.open(tx2);
+        log.publish(a, Arc::from("a1"), false);
+        log.publish(b, Arc::from("b1"), false);
+        log.publish(a, Arc::from("a2"), false);
+        assert_eq!(rx1.try_recv().unwrap().id, format!("{a}-1"));
+        // The client saw a-1, then its connection broke.
+        log.detach(a);
+        log.publish(a, Arc::from("a3"), false);
+        let (tx3, mut rx3) = mpsc::channel(8);
+        let resumed = log.resume(&format!("{a}-1"), tx3).unwrap();
+        let replayed: Vec<&str> = resumed.replay.iter().map(|e| &*e.data).collect();
+        assert_eq!(replayed, ["a2", "a3"]);
+        assert!(!resumed.finished);
+        log.publish(a, Arc::from("a4"), true);
+        assert_eq!(&*rx3.try_recv().unwrap().data, "a4");
+        let (tx4, _) = mpsc::channel(8);
+        let again = log.resume(&format!("{a}-3"), tx4).unwrap();
+        assert!(again.finished);
+        assert_eq!(again.replay.len(), 1);
+        assert!(log.resume("nonsense", mpsc::channel(1).0).is_none());
+        assert!(log.resume("99-0", mpsc::channel(1).0).is_none());
+    }
+
+    #[test]
+    fn the_log_is_bounded() {
+        let log = StreamLog::default();
+        let (tx, _rx) = mpsc::channel(1);
+        let s = log.open(tx);
+        for i in 0..(MAX_LOGGED_EVENTS * 2) {
+            log.publish(s, Arc::from(i.to_string()), false);
+        }
+        let r = log.resume(&format!("{s}-0"), mpsc::channel(1).0).unwrap();
+        assert_eq!(r.replay.len(), MAX_LOGGED_EVENTS);
+    }
+}

@@ -1,0 +1,504 @@
+//! The Streamable HTTP endpoint, both eras.
+//!
+//! Modern (2026-07-28) requests stand alone: headers are checked against
+//! the body, each gets a throwaway connection, and closing an SSE response
+//! cancels the call. Legacy requests belong to the session named by
+//! `Mcp-Session-Id`; their SSE streams are resumable with `Last-Event-ID`
+//! and a broken stream does not cancel anything.
+
+use super::HttpState;
+use super::sse::{self, Item, OnDrop};
+use crate::auth::Principal;
+use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
+use crate::protocol::jsonrpc::{self, Incoming, RequestId};
+use crate::protocol::streams::StreamEvent;
+use crate::protocol::{Connection, Outbound, Reply, RpcError};
+use crate::session::{CloseReason, SessionId, TransportKind};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use futures_util::stream;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(super) const SESSION_HEADER: &str = "mcp-session-id";
+const VERSION_HEADER: &str = "mcp-protocol-version";
+const METHOD_HEADER: &str = "mcp-method";
+const NAME_HEADER: &str = "mcp-name";
+const LAST_EVENT_ID: &str = "last-event-id";
+/// Events buffered per SSE response before the sender waits or drops.
+const SSE_QUEUE: usize = 64;
+
+/// The caller. Authentication arrives with the auth layer; until then
+/// every HTTP caller is the anonymous principal.
+pub(super) fn principal(_headers: &HeaderMap) -> Principal {
+    Principal::anonymous()
+}
+
+/// A JSON-RPC error response with an HTTP status.
+pub(super) fn rpc_error(status: StatusCode, id: Option<&RequestId>, e: &RpcError) -> Response {
+    json_response(status, jsonrpc::error(id, e))
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn accepts_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream") || v.contains("*/*"))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Decodes the `=?base64?…?=` sentinel form of `Mcp-Name`.
+fn decode_name(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// The 2026-07-28 header checks: `MCP-Protocol-Version`, `Mcp-Method` and
+/// `Mcp-Name` must be present and match the body.
+fn check_modern_headers(
+    headers: &HeaderMap,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Result<(), RpcError> {
+    let body_version = era::meta(params)
+        .and_then(|m| m.get(era::META_PROTOCOL_VERSION))
+        .and_then(Value::as_str);
+    if header_str(headers, VERSION_HEADER) != body_version {
+        return Err(RpcError::HeaderMismatch {
+            header: "MCP-Protocol-Version",
+        });
+    }
+    if header_str(headers, METHOD_HEADER) != Some(method) {
+        return Err(RpcError::HeaderMismatch {
+            header: "Mcp-Method",
+        });
+    }
+    let name_field = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(field) = name_field {
+        let body = params.get(field).and_then(Value::as_str);
+        let header = header_str(headers, NAME_HEADER).and_then(decode_name);
+        if header.as_deref() != body {
+            return Err(RpcError::HeaderMismatch { header: "Mcp-Name" });
+        }
+    }
+    Ok(())
+}
+
+fn status_of(reply: &Reply, modern: bool) -> StatusCode {
+    match &reply.error {
+        Some(RpcError::MethodNotFound(_)) if modern => StatusCode::NOT_FOUND,
+        Some(RpcError::TooManySessions(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(
+            RpcError::MalformedMeta(_)
+            | RpcError::HeaderMismatch { .. }
+            | RpcError::MissingClientCapability { .. }
+            | RpcError::UnsupportedVersion { .. },
+        ) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+/// POST: one JSON-RPC message.
+pub(super) async fn post(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            &RpcError::Parse("the body is not UTF-8".to_owned()),
+        );
+    };
+    let incoming = match jsonrpc::parse(text) {
+        Ok(i) => i,
+        Err(rejected) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                rejected.id.as_ref(),
+                &rejected.error,
+            );
+        }
+    };
+    let modern = match &incoming {
+        Incoming::Request { method, params, .. } | Incoming::Notification { method, params } => {
+            era::is_modern(params) && method != "initialize"
+        }
+        Incoming::Response { .. } => false,
+    };
+    let principal = principal(&headers);
+    if modern {
+        modern_post(&state, &headers, principal, incoming).await
+    } else {
+        legacy_post(&state, &headers, principal, incoming).await
+    }
+}
+
+async fn modern_post(
+    state: &Arc<HttpState>,
+    headers: &HeaderMap,
+    principal: Principal,
+    incoming: Incoming,
+) -> Response {
+    let Incoming::Request { id, method, params } = incoming else {
+        // The modern revision defines no client notifications over HTTP.
+        return StatusCode::ACCEPTED.into_response();
+    };
+    if let Err(e) = check_modern_headers(headers, &method, &params) {
+        return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
+    }
+    let streams_events = method == "tools/call"
+        && accepts_sse(headers)
+        && (era::progress_token(&params).is_some()
+            || era::meta(&params).is_some_and(|m| m.contains_key(era::META_LOG_LEVEL)));
+    let server = state.server.clone();
+    let conn = Arc::new(Connection::new(
+        principal,
+        TransportKind::StreamableHttp,
+        server.kv().clone(),
+    ));
+    let incoming = Incoming::Request {
+        id: id.clone(),
+        method,
+        params,
+    };
+    if !streams_events {
+        // Dropping this future (the client hung up) drops the call.
+        return match server
+            .handle_incoming(&conn, incoming, &Outbound::Discard)
+            .await
+        {
+            Some(reply) => json_response(status_of(&reply, true), reply.body),
+            None => StatusCode::ACCEPTED.into_response(),
+        };
+    }
+    let (tx, rx) = mpsc::channel::<String>(SSE_QUEUE);
+    let task_conn = conn.clone();
+    tokio::spawn(async move {
+        let out = Outbound::Channel(tx.clone());
+        if let Some(reply) = server.handle_incoming(&task_conn, incoming, &out).await {
+            let _ = tx.send(reply.body).await;
+        }
+    });
+    // Closing the response stream cancels the request.
+    let guard = OnDrop::new(move || {
+        conn.cancel(&id);
+    });
+    let items = stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|m| (Item::message(m), rx))
+    });
+    sse::response(state, Vec::new(), items, guard)
+}
+
+fn missing_session(id: Option<&RequestId>) -> Response {
+    rpc_error(
+        StatusCode::BAD_REQUEST,
+        id,
+        &RpcError::InvalidRequest(
+            "Mcp-Session-Id header is required: send initialize first (or describe the request in _meta for 2026-07-28)"
+                .to_owned(),
+        ),
+    )
+}
+
+pub(super) fn unknown_session(id: Option<&RequestId>) -> Response {
+    rpc_error(
+        StatusCode::NOT_FOUND,
+        id,
+        &RpcError::InvalidRequest(
+            "Session not found: it expired or was closed; initialize a new session".to_owned(),
+        ),
+    )
+}
+
+/// The session named by the request, if it is this caller's.
+fn session(
+    state: &HttpState,
+    headers: &HeaderMap,
+    principal: &Principal,
+) -> Option<Arc<Connection>> {
+    let id = SessionId::parse(header_str(headers, SESSION_HEADER)?)?;
+    state
+        .server
+        .sessions()
+        .get(&id, principal)
+        .filter(|c| c.transport() == TransportKind::StreamableHttp)
+}
+
+async fn legacy_post(
+    state: &Arc<HttpState>,
+    headers: &HeaderMap,
+    principal: Principal,
+    incoming: Incoming,
+) -> Response {
+    let request_id = match &incoming {
+        Incoming::Request { id, .. } => Some(id.clone()),
+        _ => None,
+    };
+    if let Some(version) = header_str(headers, VERSION_HEADER) {
+        if MODERN_VERSIONS.contains(&version) {
+            let e = RpcError::MalformedMeta(format!(
+                "a {version} request must describe itself in _meta ({} and {})",
+                era::META_PROTOCOL_VERSION,
+                era::META_CLIENT_CAPABILITIES
+            ));
+            return rpc_error(StatusCode::BAD_REQUEST, request_id.as_ref(), &e);
+        }
+        if !LEGACY_VERSIONS.contains(&version) {
+            let e =
+                RpcError::InvalidRequest(format!("unsupported MCP-Protocol-Version {version:?}"));
+            return rpc_error(StatusCode::BAD_REQUEST, request_id.as_ref(), &e);
+        }
+    }
+    let server = state.server.clone();
+    let is_initialize =
+        matches!(&incoming, Incoming::Request { method, .. } if method == "initialize");
+    let conn = match (headers.contains_key(SESSION_HEADER), is_initialize) {
+        (false, true) => Arc::new(Connection::new(
+            principal,
+            TransportKind::StreamableHttp,
+            server.kv().clone(),
+        )),
+        (false, false) => return missing_session(request_id.as_ref()),
+        (true, _) => match session(state, headers, &principal) {
+            Some(conn) => conn,
+            None => return unknown_session(request_id.as_ref()),
+        },
+    };
+    let Incoming::Request { id, method, params } = incoming else {
+        server
+            .handle_incoming(&conn, incoming, &Outbound::Discard)
+            .await;
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let incoming = Incoming::Request {
+        id: id.clone(),
+        method: method.clone(),
+        params,
+    };
+    if method == "tools/call" && accepts_sse(headers) {
+        return legacy_stream(state, conn, incoming);
+    }
+    match server
+        .handle_incoming(&conn, incoming, &Outbound::Discard)
+        .await
+    {
+        Some(reply) => {
+            let mut response = json_response(status_of(&reply, false), reply.body);
+            if is_initialize
+                && reply.error.is_none()
+                && let Some(sid) = conn.session_id()
+                && let Ok(value) = HeaderValue::from_str(sid.as_str())
+            {
+                response.headers_mut().insert(SESSION_HEADER, value);
+            }
+            response
+        }
+        None => StatusCode::ACCEPTED.into_response(),
+    }
+}
+
+fn event_item(e: StreamEvent) -> Item {
+    Item {
+        event: None,
+        id: Some(e.id),
+        data: e.data.to_string(),
+    }
+}
+
+fn live_items(rx: mpsc::Receiver<StreamEvent>) -> impl futures_util::Stream<Item = Item> + Send {
+    stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (event_item(e), rx))
+    })
+}
+
+/// A legacy request answered on a resumable SSE stream. The call goes on
+/// if the stream breaks; the client may resume it with `Last-Event-ID`.
+fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incoming) -> Response {
+    let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
+    let stream = conn.streams().open(tx);
+    let server = state.server.clone();
+    let task_conn = conn.clone();
+    tokio::spawn(async move {
+        let out = Outbound::Stream {
+            conn: task_conn.clone(),
+            stream,
+        };
+        match server.handle_incoming(&task_conn, incoming, &out).await {
+            Some(reply) => task_conn
+                .streams()
+                .publish(stream, Arc::from(reply.body), true),
+            None => task_conn.streams().finish(stream),
+        }
+    });
+    let guard = OnDrop::new(move || conn.streams().detach(stream));
+    sse::response(state, Vec::new(), live_items(rx), guard)
+}
+
+/// Sends a server `ping` on `stream` every interval while it is live, and
+/// keeps the session from idling out meanwhile.
+pub(super) fn spawn_pinger(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
+    let interval = state.options.ping_interval;
+    let shutdown = state.shutdown.clone();
+    let server = state.server.clone();
+    tokio::spawn(async move {
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(interval) => {}
+            }
+            if !conn.streams().is_live(stream) {
+                break;
+            }
+            if let Some(id) = conn.session_id() {
+                server.sessions().touch(&id);
+            }
+            n += 1;
+            let ping = format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#);
+            conn.streams().publish(stream, Arc::from(ping), false);
+        }
+    });
+}
+
+/// GET: the legacy session's server-to-client stream, or the resumption
+/// of a broken stream (`Last-Event-ID`). Modern clients get 405.
+pub(super) async fn get(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+    if !headers.contains_key(SESSION_HEADER) {
+        return method_not_allowed();
+    }
+    let principal = principal(&headers);
+    let Some(conn) = session(&state, &headers, &principal) else {
+        return unknown_session(None);
+    };
+    if !accepts_sse(&headers) {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "GET needs Accept: text/event-stream",
+        )
+            .into_response();
+    }
+    let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
+    if let Some(last) = header_str(&headers, LAST_EVENT_ID)
+        && let Some(resumed) = conn.streams().resume(last, tx.clone())
+    {
+        drop(tx);
+        let stream = resumed.stream;
+        let replay = resumed.replay.into_iter().map(event_item).collect();
+        let guard_conn = conn.clone();
+        let guard = OnDrop::new(move || guard_conn.streams().detach(stream));
+        return sse::response(&state, replay, live_items(rx), guard);
+    }
+    let stream = conn.streams().open(tx);
+    spawn_pinger(&state, conn.clone(), stream);
+    let guard = OnDrop::new(move || conn.streams().detach(stream));
+    sse::response(&state, Vec::new(), live_items(rx), guard)
+}
+
+/// DELETE: ends a legacy session. Modern clients get 405.
+pub(super) async fn delete(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+    if !headers.contains_key(SESSION_HEADER) {
+        return method_not_allowed();
+    }
+    let principal = principal(&headers);
+    let Some(conn) = session(&state, &headers, &principal) else {
+        return unknown_session(None);
+    };
+    if let Some(id) = conn.session_id() {
+        state
+            .server
+            .sessions()
+            .close(&id, CloseReason::ClientRequest)
+            .await;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, HeaderValue::from_static("POST"))],
+        "GET and DELETE need an Mcp-Session-Id (legacy sessions); 2026-07-28 has no sessions",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_the_base64_sentinel_form_are_decoded() {
+        assert_eq!(decode_name("plain").as_deref(), Some("plain"));
+        assert_eq!(
+            decode_name("=?base64?SGVsbG8sIOS4lueVjA==?=").as_deref(),
+            Some("Hello, 世界")
+        );
+        assert_eq!(decode_name("=?base64?!!!?="), None);
+    }
+
+    #[test]
+    fn modern_headers_must_match_the_body() {
+        let params: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "name": "hello_greet",
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+        }))
+        .unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(VERSION_HEADER, HeaderValue::from_static("2026-07-28"));
+        h.insert(METHOD_HEADER, HeaderValue::from_static("tools/call"));
+        h.insert(NAME_HEADER, HeaderValue::from_static("hello_greet"));
+        assert!(check_modern_headers(&h, "tools/call", &params).is_ok());
+        h.insert(NAME_HEADER, HeaderValue::from_static("other"));
+        assert_eq!(
+            check_modern_headers(&h, "tools/call", &params),
+            Err(RpcError::HeaderMismatch { header: "Mcp-Name" })
+        );
+        assert_eq!(
+            check_modern_headers(&h, "tools/list", &params),
+            Err(RpcError::HeaderMismatch {
+                header: "Mcp-Method"
+            })
+        );
+        h.remove(VERSION_HEADER);
+        assert_eq!(
+            check_modern_headers(&h, "tools/call", &params),
+            Err(RpcError::HeaderMismatch {
+                header: "MCP-Protocol-Version"
+            })
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! Server-Sent Events responses: a channel becomes an SSE body that ends
+//! at shutdown and runs a guard when the client goes away.
+
+use super::HttpState;
+use axum::http::HeaderValue;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream, StreamExt};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+/// One event to send.
+pub(super) struct Item {
+    /// `event:` name (`None`: the default `message`).
+    pub event: Option<&'static str>,
+    /// `id:` for resumable streams.
+    pub id: Option<String>,
+    /// The data (one JSON-RPC message, or the endpoint URL).
+    pub data: String,
+}
+
+impl Item {
+    pub(super) fn message(data: String) -> Self {
+        Self {
+            event: None,
+            id: None,
+            data,
+        }
+    }
+}
+
+/// Runs a closure when dropped: when the response body is dropped, the
+/// client has gone (or the stream ended).
+pub(super) struct OnDrop(Option<Box<dyn FnOnce() + Send>>);
+
+impl OnDrop {
+    pub(super) fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        Self(Some(Box::new(f)))
+    }
+}
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+fn to_event(item: Item) -> Event {
+    let mut event = Event::default().data(item.data);
+    if let Some(name) = item.event {
+        event = event.event(name);
+    }
+    if let Some(id) = item.id {
+        event = event.id(id);
+    }
+    event
+}
+
+/// An SSE response: `replay`, then `live` until it ends or shutdown.
+/// `guard` runs when the body is dropped (finished or client gone).
+pub(super) fn response<S>(
+    state: &Arc<HttpState>,
+    replay: Vec<Item>,
+    live: S,
+    guard: OnDrop,
+) -> Response
+where
+    S: Stream<Item = Item> + Send + 'static,
+{
+    let shutdown = state.shutdown.clone();
+    let events = stream::iter(replay)
+        .chain(live)
+        .map(move |item| {
+            // The guard lives as long as the stream does.
+            let _ = &guard;
+            Ok::<_, Infallible>(to_event(item))
+        })
+        .take_until(async move { shutdown.cancelled().await });
+    sse(events, state)
+}
+
+fn sse<S>(events: S, state: &HttpState) -> Response
+where
+    S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(state.options.keep_alive))
+        .into_response();
+    // Ask reverse proxies not to buffer the stream.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
