@@ -5,6 +5,8 @@
 #[path = "../../xtask/src/plugins.rs"]
 mod plugins;
 
+pub mod http;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

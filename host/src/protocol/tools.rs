@@ -260,6 +260,8 @@ impl Server {
         let started = Instant::now();
         let outcome = self.plugins.call_tool(entry, arguments, cx).await;
         let label = match &outcome {
+            // However the plugin ended, the client had given up on it.
+            _ if req.cancel.is_cancelled() => Outcome::Cancelled,
             Ok(r) if r.is_error == Some(true) => Outcome::ToolError,
             Ok(_) => Outcome::Ok,
             Err(CallError::Deadline { .. }) => Outcome::Deadline,

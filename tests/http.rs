@@ -1,0 +1,645 @@
+//! End to end over HTTP: the real `berth` binary on a real 127.0.0.1
+//! socket, in both protocol eras, plus the legacy HTTP+SSE transport.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::http::{Http, Served};
+use support::{dist, modern_meta};
+
+const BOTH: (&str, &str) = ("accept", "application/json, text/event-stream");
+const JSON_ONLY: (&str, &str) = ("accept", "application/json");
+
+fn rpc(id: i64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+fn text(result: &Value) -> &str {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {result}"))
+}
+
+fn config(toml: &str) -> std::path::PathBuf {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let path = std::env::temp_dir().join(format!("berth-http-{}-{n}.toml", std::process::id()));
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// initialize + notifications/initialized; returns the session id.
+async fn open_session(http: &Http, version: &str) -> String {
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "berth-tests", "version": "1"}}),
+    );
+    let r = http.post("/mcp", &[BOTH], &init).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["result"]["protocolVersion"], version);
+    let sid = r.header("mcp-session-id").expect("a session id").to_owned();
+    let ok = http
+        .post(
+            "/mcp",
+            &[BOTH, ("mcp-session-id", &sid)],
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        )
+        .await;
+    assert_eq!(ok.status, 202);
+    sid
+}
+
+/// A modern request with the headers the 2026-07-28 transport requires.
+async fn modern(http: &Http, id: i64, method: &str, mut params: Value) -> support::http::Reply {
+    params["_meta"] = modern_meta();
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut headers = vec![
+        BOTH,
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+    ];
+    if let Some(name) = &name {
+        headers.push(("mcp-name", name));
+    }
+    http.post("/mcp", &headers, &rpc(id, method, params)).await
+}
+
+#[tokio::test]
+async fn legacy_sessions_keep_state_until_deleted() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let sid = open_session(&http, "2025-11-25").await;
+    assert!(sid.len() >= 32 && sid.bytes().all(|b| b.is_ascii_graphic()));
+    let with = |extra: (&'static str, &'static str)| {
+        vec![
+            extra,
+            ("mcp-session-id", Box::leak(sid.clone().into_boxed_str())),
+        ]
+    };
+    let list = http
+        .post("/mcp", &with(JSON_ONLY), &rpc(2, "tools/list", json!({})))
+        .await;
+    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 7);
+    for (i, expected) in ["1", "2", "3"].iter().enumerate() {
+        let r = http
+            .post(
+                "/mcp",
+                &with(JSON_ONLY),
+                &rpc(
+                    3 + i as i64,
+                    "tools/call",
+                    json!({"name": "counter_increment"}),
+                ),
+            )
+            .await;
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(text(&r.json()["result"]), *expected);
+    }
+    // Accepting SSE, a tool call answers on a stream with event ids.
+    let stream = http
+        .post_stream(
+            "/mcp",
+            &with(BOTH),
+            &rpc(9, "tools/call", json!({"name": "counter_increment"})),
+        )
+        .await;
+    assert_eq!(
+        stream.headers.get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    let events = stream.collect().await;
+    let last = events.last().unwrap();
+    assert!(last.id.is_some());
+    assert_eq!(text(&last.json()["result"]), "4");
+    // A new session starts at 1.
+    let other = open_session(&http, "2025-06-18").await;
+    let r = http
+        .post(
+            "/mcp",
+            &[JSON_ONLY, ("mcp-session-id", &other)],
+            &rpc(2, "tools/call", json!({"name": "counter_increment"})),
+        )
+        .await;
+    assert_eq!(text(&r.json()["result"]), "1");
+
+    assert_eq!(
+        http.delete("/mcp", &[("mcp-session-id", &sid)])
+            .await
+            .status,
+        204
+    );
+    let gone = http
+        .post("/mcp", &with(JSON_ONLY), &rpc(10, "tools/list", json!({})))
+        .await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.json()["id"], 10);
+    assert_eq!(
+        http.delete("/mcp", &[("mcp-session-id", &sid)])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn legacy_requests_need_a_known_session_and_a_supported_version() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let r = http
+        .post("/mcp", &[BOTH], &rpc(1, "tools/list", json!({})))
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Mcp-Session-Id"));
+    let r = http
+        .post(
+            "/mcp",
+            &[BOTH, ("mcp-session-id", "no-such-session")],
+            &rpc(1, "tools/list", json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let sid = open_session(&http, "2025-11-25").await;
+    let r = http
+        .post(
+            "/mcp",
+            &[
+                BOTH,
+                ("mcp-session-id", &sid),
+                ("mcp-protocol-version", "1999-01-01"),
+            ],
+            &rpc(2, "ping", json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    // Any supported legacy version is accepted in the header.
+    let r = http
+        .post(
+            "/mcp",
+            &[
+                BOTH,
+                ("mcp-session-id", &sid),
+                ("mcp-protocol-version", "2025-03-26"),
+            ],
+            &rpc(3, "ping", json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["result"], json!({}));
+}
+
+#[tokio::test]
+async fn modern_requests_are_checked_against_their_headers_and_stand_alone() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let r = modern(
+        &http,
+        1,
+        "tools/call",
+        json!({"name": "hello_greet", "arguments": {"name": "Ada"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.header("mcp-session-id").is_none());
+    assert_eq!(r.json()["result"]["resultType"], "complete");
+    assert_eq!(text(&r.json()["result"]), "Hello, Ada!");
+
+    let mut body = rpc(
+        2,
+        "tools/call",
+        json!({"name": "hello_greet", "arguments": {"name": "x"}, "_meta": modern_meta()}),
+    );
+    let headers = |name: &'static str, method: &'static str, version: &'static str| {
+        vec![
+            BOTH,
+            ("mcp-protocol-version", version),
+            ("mcp-method", method),
+            ("mcp-name", name),
+        ]
+    };
+    for (h, which) in [
+        (
+            headers("other_tool", "tools/call", "2026-07-28"),
+            "Mcp-Name",
+        ),
+        (
+            headers("hello_greet", "tools/list", "2026-07-28"),
+            "Mcp-Method",
+        ),
+        (
+            headers("hello_greet", "tools/call", "2025-11-25"),
+            "MCP-Protocol-Version",
+        ),
+    ] {
+        let r = http.post("/mcp", &h, &body).await;
+        assert_eq!(r.status, 400, "{which}");
+        assert_eq!(r.json()["error"]["code"], -32020);
+        assert_eq!(r.json()["error"]["data"]["header"], which);
+    }
+    // The name may come base64-encoded.
+    let r = http
+        .post(
+            "/mcp",
+            &headers("=?base64?aGVsbG9fZ3JlZXQ=?=", "tools/call", "2026-07-28"),
+            &body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A stray session id is ignored.
+    let mut h = headers("hello_greet", "tools/call", "2026-07-28");
+    h.push(("mcp-session-id", "whatever"));
+    assert_eq!(http.post("/mcp", &h, &body).await.status, 200);
+
+    body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2099-01-01");
+    let r = http
+        .post(
+            "/mcp",
+            &headers("hello_greet", "tools/call", "2099-01-01"),
+            &body,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], -32022);
+    let r = modern(&http, 3, "no/such", json!({})).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], -32601);
+    // A modern client without _meta is told so, with a modern error.
+    let r = http
+        .post(
+            "/mcp",
+            &[
+                BOTH,
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/list"),
+            ],
+            &rpc(4, "tools/list", json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], -32602);
+    assert_eq!(http.get("/mcp", &[BOTH]).await.status, 405);
+    assert_eq!(http.delete("/mcp", &[]).await.status, 405);
+}
+
+#[tokio::test]
+async fn modern_handles_carry_state_across_stateless_requests() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let open = modern(
+        &http,
+        1,
+        "tools/call",
+        json!({"name": "berth_session_open", "arguments": {}}),
+    )
+    .await;
+    let handle = open.json()["result"]["structuredContent"]["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for expected in ["1", "2"] {
+        let r = modern(
+            &http,
+            2,
+            "tools/call",
+            json!({"name": "counter_increment", "arguments": {"session": handle}}),
+        )
+        .await;
+        assert_eq!(text(&r.json()["result"]), expected);
+    }
+    let r = modern(
+        &http,
+        3,
+        "tools/call",
+        json!({"name": "counter_increment", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(r.json()["result"]["isError"], true);
+}
+
+#[tokio::test]
+async fn modern_progress_streams_and_closing_the_stream_cancels_the_call() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let call = |steps: u32| {
+        let mut meta = modern_meta();
+        meta["progressToken"] = json!("p");
+        rpc(
+            1,
+            "tools/call",
+            json!({"name": "slow_work", "arguments": {"steps": steps, "step_ms": 40}, "_meta": meta}),
+        )
+    };
+    let h = [
+        BOTH,
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "slow_work"),
+    ];
+    let stream = http.post_stream("/mcp", &h, &call(3)).await;
+    assert_eq!(
+        stream.headers.get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    let events = stream.collect().await;
+    let methods: Vec<Value> = events.iter().map(|e| e.json()["method"].clone()).collect();
+    assert!(
+        methods[..3].iter().all(|m| m == "notifications/progress"),
+        "{methods:?}"
+    );
+    assert_eq!(text(&events[3].json()["result"]), "done: 3 steps");
+
+    // Walk away after the first progress notification.
+    let mut stream = http.post_stream("/mcp", &h, &call(200)).await;
+    assert_eq!(
+        stream.next().await.unwrap().json()["method"],
+        "notifications/progress"
+    );
+    drop(stream);
+    // The call is cancelled, not run to its end (200 × 40 ms).
+    let metrics = tokio::time::timeout(support::WAIT, async {
+        loop {
+            let m = http.get("/metrics", &[]).await.body;
+            if m.contains(r#"outcome="cancelled"} 1"#) {
+                break m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the call was cancelled");
+    assert!(
+        metrics
+            .contains(r#"berth_tool_calls_total{plugin="slow",tool="slow_work",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_legacy_stream_resumes_from_last_event_id_without_other_streams_events() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let sid = open_session(&http, "2025-11-25").await;
+    let h = [BOTH, ("mcp-session-id", sid.as_str())];
+    // Another stream's events must never be replayed into this one.
+    let other = http
+        .post_stream(
+            "/mcp",
+            &h,
+            &rpc(2, "tools/call", json!({"name": "counter_increment"})),
+        )
+        .await;
+    let other_events = other.collect().await;
+    let call = rpc(
+        3,
+        "tools/call",
+        json!({"name": "slow_work", "arguments": {"steps": 4, "step_ms": 50},
+        "_meta": {"progressToken": "r"}}),
+    );
+    let mut stream = http.post_stream("/mcp", &h, &call).await;
+    let first = stream.next().await.unwrap();
+    let first_id = first.id.clone().unwrap();
+    drop(stream); // the connection breaks; the call goes on
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let resumed = http
+        .get_stream(
+            "/mcp",
+            &[BOTH, ("mcp-session-id", &sid), ("last-event-id", &first_id)],
+        )
+        .await;
+    assert_eq!(resumed.status, 200);
+    let events = resumed.collect().await;
+    let progress: Vec<f64> = events
+        .iter()
+        .filter(|e| e.json()["method"] == "notifications/progress")
+        .map(|e| e.json()["params"]["progress"].as_f64().unwrap())
+        .collect();
+    assert_eq!(progress, [2.0, 3.0, 4.0]);
+    let last = events.last().unwrap().json();
+    assert_eq!(last["id"], 3);
+    assert_eq!(text(&last["result"]), "done: 4 steps");
+    let other_ids: Vec<_> = other_events.iter().map(|e| e.id.clone()).collect();
+    assert!(events.iter().all(|e| !other_ids.contains(&e.id)));
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), events.len(), "event ids are unique");
+}
+
+#[tokio::test]
+async fn the_get_stream_carries_server_pings_and_keep_alives() {
+    let cfg = config("[http]\nping_interval_secs = 1\nkeep_alive_secs = 1\n");
+    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let http = server.client();
+    let sid = open_session(&http, "2025-11-25").await;
+    let mut stream = http
+        .get_stream("/mcp", &[BOTH, ("mcp-session-id", &sid)])
+        .await;
+    assert_eq!(stream.status, 200);
+    let ping = stream.next().await.unwrap().json();
+    assert_eq!(ping["method"], "ping");
+    // The client answers the ping; a response is accepted with 202.
+    let pong = json!({"jsonrpc": "2.0", "id": ping["id"], "result": {}});
+    assert_eq!(
+        http.post("/mcp", &[BOTH, ("mcp-session-id", &sid)], &pong)
+            .await
+            .status,
+        202
+    );
+    stream.next().await.unwrap();
+    assert!(stream.comments > 0, "SSE keep-alive comments");
+    std::fs::remove_file(cfg).unwrap();
+}
+
+#[tokio::test]
+async fn the_legacy_sse_transport_answers_on_its_stream_with_or_without_a_trailing_slash() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let mut stream = http
+        .get_stream("/sse", &[("accept", "text/event-stream")])
+        .await;
+    let endpoint = stream.next().await.unwrap();
+    assert_eq!(endpoint.event.as_deref(), Some("endpoint"));
+    assert!(endpoint.data.starts_with("messages?session_id="));
+    let path = format!("/{}", endpoint.data);
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}),
+    );
+    let r = http.post(&path, &[], &init).await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        stream.next().await.unwrap().json()["result"]["protocolVersion"],
+        "2024-11-05"
+    );
+    let slash = path.replace("/messages?", "/messages/?");
+    let r = http
+        .post(
+            &slash,
+            &[],
+            &rpc(2, "tools/call", json!({"name": "counter_increment"})),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let answer = stream.next().await.unwrap();
+    assert_eq!(answer.event.as_deref(), Some("message"));
+    assert_eq!(text(&answer.json()["result"]), "1");
+    let r = http
+        .post(
+            "/messages?session_id=unknown",
+            &[],
+            &rpc(3, "ping", json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("Session not found"));
+    // The stream's end closes the session.
+    drop(stream);
+    let mut closed = false;
+    for _ in 0..100 {
+        if http
+            .post(&path, &[], &rpc(4, "ping", json!({})))
+            .await
+            .status
+            == 404
+        {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(closed, "the session ends with its stream");
+}
+
+#[tokio::test]
+async fn foreign_origins_and_hosts_are_refused_and_bodies_are_bounded() {
+    let cfg = config("[http]\nmax_body_bytes = 1024\n");
+    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let http = server.client();
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}}),
+    );
+    let r = http
+        .post(
+            "/mcp",
+            &[BOTH, ("origin", "http://evil.example.com")],
+            &init,
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = http
+        .post("/mcp", &[BOTH, ("host", "evil.example.com")], &init)
+        .await;
+    assert_eq!(r.status, 403);
+    let own = format!("http://{}", server.addr);
+    let r = http.post("/mcp", &[BOTH, ("origin", &own)], &init).await;
+    assert_eq!(r.status, 200);
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
+        "x".repeat(2048)
+    );
+    assert_eq!(http.post_raw("/mcp", &[BOTH], big).await.status, 413);
+    let r = http.post_raw("/mcp", &[BOTH], "{oops".to_owned()).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], -32700);
+    std::fs::remove_file(cfg).unwrap();
+}
+
+#[tokio::test]
+async fn session_limits_are_enforced_with_a_clear_error() {
+    let cfg = config("[sessions]\nmax_sessions = 2\n");
+    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let http = server.client();
+    open_session(&http, "2025-11-25").await;
+    let second = open_session(&http, "2025-11-25").await;
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}}),
+    );
+    let r = http.post("/mcp", &[BOTH], &init).await;
+    assert_eq!(r.status, 503);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many sessions")
+    );
+    assert_eq!(
+        http.delete("/mcp", &[("mcp-session-id", &second)])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(http.post("/mcp", &[BOTH], &init).await.status, 200);
+    std::fs::remove_file(cfg).unwrap();
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_are_served() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    assert_eq!(http.get("/healthz", &[]).await.body, "ok\n");
+    assert!(
+        http.get("/readyz", &[])
+            .await
+            .body
+            .starts_with("ready: 3 plugins")
+    );
+    open_session(&http, "2025-11-25").await;
+    modern(
+        &http,
+        1,
+        "tools/call",
+        json!({"name": "hello_greet", "arguments": {"name": "m"}}),
+    )
+    .await;
+    let m = http.get("/metrics", &[]).await;
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    for line in [
+        r#"berth_sessions{state="ready",transport="streamable_http"} 1"#,
+        "berth_sessions_created_total 1",
+        r#"berth_tool_calls_total{plugin="hello",tool="hello_greet",outcome="ok"} 1"#,
+        "berth_tool_call_seconds_count 1",
+    ] {
+        assert!(m.body.contains(line), "missing {line:?} in\n{}", m.body);
+    }
+}
+
+#[tokio::test]
+async fn shutdown_drains_calls_in_flight_then_exits() {
+    let mut server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let call = tokio::spawn(async move {
+        modern(
+            &http,
+            1,
+            "tools/call",
+            json!({"name": "slow_work", "arguments": {"steps": 10, "step_ms": 50}}),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pid = server.child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = call.await.unwrap();
+    assert_eq!(text(&r.json()["result"]), "done: 10 steps");
+    let exit = tokio::time::timeout(support::WAIT, server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success());
+}

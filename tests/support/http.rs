@@ -1,0 +1,267 @@
+//! A small HTTP/1.1 client for the tests (one connection per request),
+//! with a Server-Sent Events reader, and a `berth serve --http` launcher.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::Child;
+
+/// A running `berth serve --http 127.0.0.1:0`.
+pub struct Served {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Everything it logged so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Served {
+    /// Starts the server with `global` args (e.g. `--config F`).
+    pub async fn start(global: &[&str], dirs: &[&Path]) -> Self {
+        let mut cmd = super::berth();
+        cmd.args(global).args(["serve", "--http", "127.0.0.1:0"]);
+        for d in dirs {
+            cmd.arg("--plugins").arg(d);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(String::new()));
+        let addr = tokio::time::timeout(super::WAIT, async {
+            loop {
+                let line = lines
+                    .next_line()
+                    .await
+                    .unwrap()
+                    .expect("server exited before listening");
+                eprintln!("{line}");
+                log.lock().unwrap().push_str(&line);
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    return rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .parse::<SocketAddr>()
+                        .unwrap();
+                }
+            }
+        })
+        .await
+        .expect("server listened in time");
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("{line}");
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self { child, addr, log }
+    }
+
+    pub fn client(&self) -> Http {
+        Http { addr: self.addr }
+    }
+}
+
+/// A response read in full.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One SSE event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub data: String,
+}
+
+impl Event {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap()
+    }
+}
+
+/// A response whose body is read as an SSE stream.
+pub struct Stream {
+    pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
+    body: Incoming,
+    buf: String,
+    /// Comment lines seen (keep-alives).
+    pub comments: usize,
+}
+
+impl Stream {
+    /// The next event; `None` at the end of the stream.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut ev = Event::default();
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if line.starts_with(':') {
+                        self.comments += 1;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        ev.event = Some(v.trim().to_owned());
+                    }
+                }
+                if data.is_empty() && ev.id.is_none() && ev.event.is_none() {
+                    continue;
+                }
+                ev.data = data.join("\n");
+                return Some(ev);
+            }
+            let frame = tokio::time::timeout(super::WAIT, self.body.frame())
+                .await
+                .expect("event in time")?;
+            let frame = frame.ok()?;
+            if let Ok(bytes) = frame.into_data() {
+                self.buf
+                    .push_str(&String::from_utf8_lossy(&bytes).replace("\r\n", "\n"));
+            }
+        }
+    }
+
+    /// Events until the stream ends.
+    pub async fn collect(mut self) -> Vec<Event> {
+        let mut all = Vec::new();
+        while let Some(e) = self.next().await {
+            all.push(e);
+        }
+        all
+    }
+}
+
+/// The client.
+#[derive(Clone, Copy)]
+pub struct Http {
+    pub addr: SocketAddr,
+}
+
+impl Http {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Response<Incoming> {
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut req = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            req = req.header("host", self.addr.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let has_body = body.is_some();
+        if has_body {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .unwrap();
+        tokio::time::timeout(super::WAIT, sender.send_request(req))
+            .await
+            .expect("response in time")
+            .unwrap()
+    }
+
+    async fn full(resp: Response<Incoming>) -> Reply {
+        let (parts, body) = resp.into_parts();
+        let bytes = tokio::time::timeout(super::WAIT, body.collect())
+            .await
+            .expect("body in time")
+            .unwrap()
+            .to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// POST a raw body and read the whole response.
+    pub async fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: String) -> Reply {
+        Self::full(self.send(Method::POST, path, headers, Some(body)).await).await
+    }
+
+    /// POST JSON and read the whole response.
+    pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+        self.post_raw(path, headers, body.to_string()).await
+    }
+
+    /// POST JSON and read the response as a stream.
+    pub async fn post_stream(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Stream {
+        let resp = self
+            .send(Method::POST, path, headers, Some(body.to_string()))
+            .await;
+        stream(resp)
+    }
+
+    /// GET and read the whole response.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        Self::full(self.send(Method::GET, path, headers, None).await).await
+    }
+
+    /// GET and read the response as a stream.
+    pub async fn get_stream(&self, path: &str, headers: &[(&str, &str)]) -> Stream {
+        stream(self.send(Method::GET, path, headers, None).await)
+    }
+
+    /// DELETE and read the whole response.
+    pub async fn delete(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        Self::full(self.send(Method::DELETE, path, headers, None).await).await
+    }
+}
+
+fn stream(resp: Response<Incoming>) -> Stream {
+    let (parts, body) = resp.into_parts();
+    Stream {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+        buf: String::new(),
+        comments: 0,
+    }
+}
