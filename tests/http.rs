@@ -643,3 +643,145 @@ async fn shutdown_drains_calls_in_flight_then_exits() {
         .unwrap();
     assert!(exit.success());
 }
+
+#[tokio::test]
+async fn every_request_is_authenticated_and_sessions_are_bound_to_their_owner() {
+    let alice_hash = berth::auth::hash_key("alice-key");
+    let bob_hash = berth::auth::hash_key("bob-key");
+    let cfg = config(&format!(
+        "[[auth.api_keys]]\nsubject = \"alice\"\ntenant = \"acme\"\nsha256 = \"{alice_hash}\"\n\
+         [[auth.api_keys]]\nsubject = \"bob\"\ntenant = \"acme\"\nsha256 = \"{bob_hash}\"\n"
+    ));
+    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let http = server.client();
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}}),
+    );
+    let r = http.post("/mcp", &[BOTH], &init).await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+    assert_eq!(
+        http.post("/mcp", &[BOTH, ("authorization", "Bearer nope")], &init)
+            .await
+            .status,
+        401
+    );
+    let alice = [BOTH, ("authorization", "Bearer alice-key")];
+    let r = http.post("/mcp", &alice, &init).await;
+    assert_eq!(r.status, 200);
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let call = rpc(2, "tools/call", json!({"name": "counter_increment"}));
+    let as_alice = [
+        JSON_ONLY,
+        ("authorization", "Bearer alice-key"),
+        ("mcp-session-id", sid.as_str()),
+    ];
+    assert_eq!(
+        text(&http.post("/mcp", &as_alice, &call).await.json()["result"]),
+        "1"
+    );
+    // Bob presenting Alice's session id finds nothing.
+    let as_bob = [
+        JSON_ONLY,
+        ("authorization", "Bearer bob-key"),
+        ("mcp-session-id", sid.as_str()),
+    ];
+    assert_eq!(http.post("/mcp", &as_bob, &call).await.status, 404);
+    assert_eq!(http.delete("/mcp", &as_bob[1..]).await.status, 404);
+    // ... and the session is still Alice's.
+    assert_eq!(
+        text(&http.post("/mcp", &as_alice, &call).await.json()["result"]),
+        "2"
+    );
+    // Operational endpoints stay open.
+    assert_eq!(http.get("/healthz", &[]).await.status, 200);
+    std::fs::remove_file(cfg).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
+    use berth::config::{Overrides, RawConfig};
+    use tower::ServiceExt;
+    let config = RawConfig::from_toml("[sessions]\nidle_timeout_secs = 60\n")
+        .unwrap()
+        .resolve(Overrides {
+            plugin_dirs: vec![dist().to_owned()],
+            cache_dir: Some(std::env::temp_dir().join("berth-test-expiry-cache")),
+            http_listen: None,
+        })
+        .unwrap();
+    let app = berth::app::App::start(&config).await.unwrap();
+    let router = berth::transport::http::router(app.server.clone(), config.http.clone());
+    let post = |headers: Vec<(&str, String)>, body: Value| {
+        let mut req = axum::http::Request::post("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        router
+            .clone()
+            .oneshot(req.body(axum::body::Body::from(body.to_string())).unwrap())
+    };
+    tokio::time::pause();
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}}),
+    );
+    let r = post(vec![], init).await.unwrap();
+    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let call = rpc(2, "tools/call", json!({"name": "counter_increment"}));
+    let r = post(vec![("mcp-session-id", sid.clone())], call)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The answer streams; read it to its end so the call is done.
+    let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).contains(r#""text":"1""#));
+    let ns = berth::kv::Namespace {
+        scope: berth::kv::ScopeKey {
+            tenant: berth::auth::TenantId::default_tenant(),
+            scope: berth::kv::ScopeId::Session(std::sync::Arc::from(sid.as_str())),
+        },
+        plugin: std::sync::Arc::from("counter"),
+    };
+    assert_eq!(
+        app.server.kv().get(&ns, "count").await.unwrap(),
+        Some(b"1".to_vec())
+    );
+    // Use keeps it alive...
+    tokio::time::advance(Duration::from_secs(50)).await;
+    assert_eq!(
+        post(
+            vec![("mcp-session-id", sid.clone())],
+            rpc(3, "ping", json!({}))
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    tokio::time::advance(Duration::from_secs(50)).await;
+    assert_eq!(app.server.sessions().expire_idle().await, 0);
+    // ...idleness ends it.
+    tokio::time::advance(Duration::from_secs(11)).await;
+    assert_eq!(
+        post(
+            vec![("mcp-session-id", sid.clone())],
+            rpc(4, "ping", json!({}))
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(app.server.sessions().expire_idle().await, 1);
+    assert_eq!(app.server.sessions().snapshot().totals, (1, 0, 1));
+    assert!(app.server.sessions().is_empty());
+    assert_eq!(app.server.kv().get(&ns, "count").await.unwrap(), None);
+}

@@ -6,6 +6,7 @@
 //! the types it configures (`kv`, `session`, `plugin`, `protocol` and
 //! `transport::http` options).
 
+use crate::auth::{ApiKey, Authenticator, Principal, TenantId};
 use crate::kv::KvLimits;
 use crate::plugin::{Limits, RuntimeOptions};
 use crate::protocol::ServerOptions;
@@ -14,6 +15,7 @@ use crate::transport::http::HttpOptions;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why the configuration is unusable.
@@ -67,6 +69,33 @@ pub struct RawConfig {
     /// The HTTP transport.
     #[serde(default)]
     pub http: RawHttp,
+    /// Authentication of HTTP callers.
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+/// `[auth]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// API keys; none means authentication is off.
+    #[serde(default)]
+    pub api_keys: Vec<RawApiKey>,
+}
+
+/// `[[auth.api_keys]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiKey {
+    /// Who the key authenticates.
+    pub subject: String,
+    /// Their tenant (default `default`).
+    pub tenant: Option<String>,
+    /// Hex SHA-256 of the key (`berth hash-key` prints it).
+    pub sha256: String,
+    /// Scopes granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// `[http]`
@@ -332,7 +361,27 @@ impl RawConfig {
         if let Some(ms) = self.protocol.list_ttl_ms {
             server.list_ttl_ms = ms;
         }
-        let (http_listen, http) = resolve_http(self.http, overrides.http_listen)?;
+        let (http_listen, mut http) = resolve_http(self.http, overrides.http_listen)?;
+        if !self.auth.api_keys.is_empty() {
+            let keys = self
+                .auth
+                .api_keys
+                .into_iter()
+                .map(|k| ApiKey {
+                    sha256: k.sha256,
+                    principal: Principal {
+                        subject: Arc::from(k.subject.as_str()),
+                        tenant: k
+                            .tenant
+                            .as_deref()
+                            .map_or_else(TenantId::default_tenant, TenantId::new),
+                        scopes: Arc::from(k.scopes),
+                    },
+                })
+                .collect();
+            let auth = Authenticator::api_keys(keys).map_err(|e| invalid("auth.api_keys", e))?;
+            http.auth = Arc::new(auth);
+        }
         let plugin_dirs = if overrides.plugin_dirs.is_empty() {
             self.plugins.dirs.unwrap_or_default()
         } else {
@@ -413,6 +462,7 @@ fn resolve_http(
             d.drain_timeout,
             "http.drain_timeout_secs",
         )?,
+        auth: d.auth,
     };
     Ok((listen, options))
 }

@@ -60,6 +60,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the SHA-256 of an API key (read from stdin), the form
+    /// `[[auth.api_keys]]` takes in berth.toml.
+    HashKey,
     /// Show a plugin's exports, tools, schemas, limits and grants.
     Inspect {
         /// The plugin file.
@@ -119,6 +122,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             args,
             json,
         } => call(config(&cli, Vec::new(), None)?, plugin, tool, args, *json).await,
+        Command::HashKey => {
+            let mut key = String::new();
+            std::io::stdin().read_line(&mut key)?;
+            let key = key.trim_end_matches(['\r', '\n']);
+            if key.is_empty() {
+                bail!("give the key on stdin, e.g. `echo -n \"$KEY\" | berth hash-key`");
+            }
+            println!("{}", berth::auth::hash_key(key));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect { plugin } => inspect(config(&cli, Vec::new(), None)?, plugin)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -1,7 +1,8 @@
 //! `cargo xtask`: build, serve and test berth with nothing but cargo.
 //!
 //! - `cargo xtask up`: installs the wasm32-wasip2 target, builds the host
-//!   and the example plugins, and serves them over stdio.
+//!   and the example plugins, and serves them over HTTP on 127.0.0.1:8080
+//!   (extra arguments go to `berth serve`, e.g. `--http 127.0.0.1:9000`).
 //! - `cargo xtask test`: the whole test suite: formatting, lints (host and
 //!   plugins), unit and end-to-end tests.
 //! - `cargo xtask plugins`: builds the plugins into `plugins/dist`.
@@ -87,12 +88,17 @@ fn up(root: &Path, serve_args: &[String]) -> Result<()> {
     let dist = build_plugins(root)?;
     run(host_cargo(root).args(["build", "--release", "-p", "berth"]))?;
     let berth = target_dir().join("release").join("berth");
-    eprintln!(
-        "serving the example plugins over stdio with {} (an MCP client launches this same command; Ctrl-D or Ctrl-C ends it)",
-        berth.display()
-    );
     let mut cmd = Command::new(&berth);
-    cmd.arg("serve").arg("--stdio").arg("--plugins").arg(&dist);
+    cmd.arg("serve").arg("--plugins").arg(&dist);
+    if serve_args.is_empty() {
+        cmd.args(["--http", "127.0.0.1:8080"]);
+        eprintln!(
+            "serving the example plugins at http://127.0.0.1:8080/mcp (Ctrl-C stops); \
+             for stdio clients the command is `{} serve --stdio --plugins {}`",
+            berth.display(),
+            dist.display()
+        );
+    }
     cmd.args(serve_args);
     run(&mut cmd)
 }

@@ -1,4 +1,5 @@
-//! Origin and Host validation: DNS-rebinding protection (403).
+//! Request guards: Origin and Host validation (DNS-rebinding protection,
+//! 403) and authentication (401), run before any MCP handler.
 
 use super::HttpState;
 use axum::extract::{Request, State};
@@ -75,6 +76,37 @@ pub(super) async fn origin_and_host(
         return forbidden("host");
     }
     next.run(request).await
+}
+
+/// Authenticates every request; the principal travels in the request's
+/// extensions to the handlers.
+pub(super) async fn authenticate(
+    State(state): State<Arc<HttpState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.options.auth.authenticate(authorization) {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(e) => {
+            let body = serde_json::json!({
+                "jsonrpc": "2.0",
+                "error": {"code": -32600, "message": e.to_string()}
+            });
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"berth\"")],
+                axum::Json(body),
+            )
+                .into_response()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,15 +5,16 @@
 //! end closes the session.
 
 use super::HttpState;
-use super::mcp::{principal, rpc_error, spawn_pinger, unknown_session};
+use super::mcp::{rpc_error, spawn_pinger, unknown_session};
 use super::sse::{self, Item, OnDrop};
+use crate::auth::Principal;
 use crate::protocol::jsonrpc::{self, Incoming};
 use crate::protocol::streams::StreamEvent;
 use crate::protocol::{Connection, Outbound};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde::Deserialize;
@@ -27,8 +28,10 @@ pub(super) struct SessionQuery {
 }
 
 /// GET /sse
-pub(super) async fn open(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
-    let principal = principal(&headers);
+pub(super) async fn open(
+    State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
     let server = state.server.clone();
     let id = SessionId::generate();
     let conn = Arc::new(Connection::with_session_id(
@@ -79,11 +82,10 @@ pub(super) async fn open(State(state): State<Arc<HttpState>>, headers: HeaderMap
 /// POST /messages?session_id=…
 pub(super) async fn message(
     State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
     Query(query): Query<SessionQuery>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let principal = principal(&headers);
     let conn = query
         .session_id
         .as_deref()

@@ -15,7 +15,7 @@ use crate::protocol::streams::StreamEvent;
 use crate::protocol::{Connection, Outbound, Reply, RpcError};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -31,12 +31,6 @@ const NAME_HEADER: &str = "mcp-name";
 const LAST_EVENT_ID: &str = "last-event-id";
 /// Events buffered per SSE response before the sender waits or drops.
 const SSE_QUEUE: usize = 64;
-
-/// The caller. Authentication arrives with the auth layer; until then
-/// every HTTP caller is the anonymous principal.
-pub(super) fn principal(_headers: &HeaderMap) -> Principal {
-    Principal::anonymous()
-}
 
 /// A JSON-RPC error response with an HTTP status.
 pub(super) fn rpc_error(status: StatusCode, id: Option<&RequestId>, e: &RpcError) -> Response {
@@ -133,6 +127,7 @@ fn status_of(reply: &Reply, modern: bool) -> StatusCode {
 /// POST: one JSON-RPC message.
 pub(super) async fn post(
     State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -159,7 +154,6 @@ pub(super) async fn post(
         }
         Incoming::Response { .. } => false,
     };
-    let principal = principal(&headers);
     if modern {
         modern_post(&state, &headers, principal, incoming).await
     } else {
@@ -396,11 +390,14 @@ pub(super) fn spawn_pinger(state: &Arc<HttpState>, conn: Arc<Connection>, stream
 
 /// GET: the legacy session's server-to-client stream, or the resumption
 /// of a broken stream (`Last-Event-ID`). Modern clients get 405.
-pub(super) async fn get(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+pub(super) async fn get(
+    State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
     if !headers.contains_key(SESSION_HEADER) {
         return method_not_allowed();
     }
-    let principal = principal(&headers);
     let Some(conn) = session(&state, &headers, &principal) else {
         return unknown_session(None);
     };
@@ -429,11 +426,14 @@ pub(super) async fn get(State(state): State<Arc<HttpState>>, headers: HeaderMap)
 }
 
 /// DELETE: ends a legacy session. Modern clients get 405.
-pub(super) async fn delete(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+pub(super) async fn delete(
+    State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
     if !headers.contains_key(SESSION_HEADER) {
         return method_not_allowed();
     }
-    let principal = principal(&headers);
     let Some(conn) = session(&state, &headers, &principal) else {
         return unknown_session(None);
     };

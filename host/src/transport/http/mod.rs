@@ -22,6 +22,7 @@ mod mcp;
 mod ops;
 mod sse;
 
+use crate::auth::Authenticator;
 use crate::protocol::Server;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -58,6 +59,8 @@ pub struct HttpOptions {
     pub keep_alive: Duration,
     /// How long shutdown waits for calls in flight.
     pub drain_timeout: Duration,
+    /// How callers are authenticated (every request).
+    pub auth: Arc<Authenticator>,
 }
 
 impl Default for HttpOptions {
@@ -72,6 +75,7 @@ impl Default for HttpOptions {
             ping_interval: Duration::from_secs(30),
             keep_alive: Duration::from_secs(15),
             drain_timeout: Duration::from_secs(30),
+            auth: Arc::new(Authenticator::None),
         }
     }
 }
@@ -121,6 +125,10 @@ fn router_with_shutdown(
         .route("/messages/", post(legacy_sse::message))
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(limits)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::origin_and_host,
