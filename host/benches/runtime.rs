@@ -3,7 +3,8 @@
 //! - `tools/call` of `hello` through dispatch and the plugin runtime, in a
 //!   legacy session and as a modern stateless request;
 //! - key-value `get` and `set` in the in-memory store;
-//! - host start-up with 10 plugins whose compiled code is cached.
+//! - host start-up with 10 plugins whose compiled code is cached;
+//! - session lookup among 100,000 open sessions.
 //!
 //! Each prints the median and p99. Run with `cargo xtask bench` (which
 //! builds the plugins first). Optional argument: a filter on the names.
@@ -166,6 +167,50 @@ async fn startup(dist: &Path, cache: &Path) {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+struct Idle;
+
+impl berth::session::SessionValue for Idle {
+    async fn ended(self: Arc<Self>) {}
+}
+
+fn sessions() {
+    use berth::session::{SessionId, SessionLimits, SessionManager, TransportKind};
+    let manager = SessionManager::new(SessionLimits {
+        max_sessions: 200_000,
+        max_per_principal: 200_000,
+        ..SessionLimits::default()
+    });
+    let owner = Principal::anonymous();
+    let ids: Vec<SessionId> = (0..100_000)
+        .map(|_| {
+            let id = SessionId::generate();
+            manager
+                .create(
+                    id.clone(),
+                    &owner,
+                    TransportKind::StreamableHttp,
+                    Arc::new(Idle),
+                )
+                .unwrap();
+            id
+        })
+        .collect();
+    // Look ids up as they arrive in headers: parsed from text each time.
+    let texts: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
+    const BATCH: usize = 1000;
+    let mut samples = Vec::new();
+    for round in 0..1000 {
+        let t = Instant::now();
+        for i in 0..BATCH {
+            let text = &texts[(round * 7919 + i * 104_729) % texts.len()];
+            let id = berth::session::SessionId::parse(text).unwrap();
+            std::hint::black_box(manager.get(&id, &owner).unwrap());
+        }
+        samples.push(t.elapsed().as_secs_f64() * 1e9 / BATCH as f64);
+    }
+    report("session lookup (100,000 open, incl. parse)", "ns", samples);
+}
+
 fn main() {
     let filter = std::env::args()
         .skip(1)
@@ -182,6 +227,9 @@ fn main() {
     }
     if filter.is_empty() || "kv".contains(&filter) {
         kv();
+    }
+    if filter.is_empty() || "sessions".contains(&filter) {
+        rt.block_on(async { sessions() });
     }
     if filter.is_empty() || "startup".contains(&filter) {
         rt.block_on(startup(&dist, &cache));

@@ -109,6 +109,9 @@ fn test(root: &Path) -> Result<()> {
     run(cargo()
         .current_dir(root.join("plugins"))
         .args(["fmt", "--all", "--check"]))?;
+    run(cargo()
+        .current_dir(root.join("bench"))
+        .args(["fmt", "--all", "--check"]))?;
     build_plugins(root)?;
     run(host_cargo(root).args([
         "clippy",
