@@ -104,12 +104,25 @@ async fn legacy_sessions_keep_state_until_deleted() {
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert_eq!(text(&r.json()["result"]), *expected);
     }
-    // Accepting SSE, a tool call answers on a stream with event ids.
+    // A call that asked for progress is answered on a stream with event
+    // ids; one that did not, as JSON.
+    let r = http
+        .post(
+            "/mcp",
+            &with(BOTH),
+            &rpc(8, "tools/call", json!({"name": "counter_get"})),
+        )
+        .await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
     let stream = http
         .post_stream(
             "/mcp",
             &with(BOTH),
-            &rpc(9, "tools/call", json!({"name": "counter_increment"})),
+            &rpc(
+                9,
+                "tools/call",
+                json!({"name": "counter_increment", "_meta": {"progressToken": 1}}),
+            ),
         )
         .await;
     assert_eq!(
@@ -434,7 +447,8 @@ async fn a_broken_legacy_stream_resumes_from_last_event_id_without_other_streams
 
 #[tokio::test]
 async fn the_get_stream_carries_server_pings_and_keep_alives() {
-    let cfg = config("[http]\nping_interval_secs = 1\nkeep_alive_secs = 1\n");
+    // Keep-alives fill the silence between pings.
+    let cfg = config("[http]\nping_interval_secs = 2\nkeep_alive_secs = 1\n");
     let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
@@ -452,8 +466,11 @@ async fn the_get_stream_carries_server_pings_and_keep_alives() {
             .status,
         202
     );
-    stream.next().await.unwrap();
-    assert!(stream.comments > 0, "SSE keep-alive comments");
+    assert!(
+        stream.comments > 0,
+        "SSE keep-alive comments before the ping"
+    );
+    assert_eq!(stream.next().await.unwrap().json()["method"], "ping");
     std::fs::remove_file(cfg).unwrap();
 }
 

@@ -157,6 +157,12 @@ impl Connection {
         lock(&self.legacy).clone()
     }
 
+    /// Whether the legacy session asked for log messages
+    /// (`logging/setLevel`).
+    pub fn wants_logs(&self) -> bool {
+        lock(&self.legacy).as_ref().is_some_and(|s| s.log_level_set)
+    }
+
     /// Runs `f` on the legacy session slot.
     pub fn with_legacy<R>(&self, f: impl FnOnce(&mut Option<LegacySession>) -> R) -> R {
         f(&mut lock(&self.legacy))

@@ -354,6 +354,7 @@ fn set_level(conn: &Connection, params: &Map<String, Value>) -> Result<Value, Rp
     conn.with_legacy(|s| {
         if let Some(s) = s {
             s.log_level = level;
+            s.log_level_set = true;
         }
     });
     Ok(json!({}))

@@ -35,6 +35,8 @@ struct Logged {
 struct StreamState {
     next_seq: u64,
     finished: bool,
+    /// Events of this stream still in the log.
+    logged: usize,
     live: Option<mpsc::Sender<StreamEvent>>,
 }
 
@@ -106,19 +108,22 @@ impl StreamLog {
             state.finished = true;
             state.live = None;
         }
+        state.logged += 1;
         inner.bytes += data.len();
         inner.log.push_back(Logged { stream, seq, data });
         while inner.log.len() > MAX_LOGGED_EVENTS || inner.bytes > MAX_LOGGED_BYTES {
-            match inner.log.pop_front() {
-                Some(old) => inner.bytes -= old.data.len(),
-                None => break,
+            let Some(old) = inner.log.pop_front() else {
+                break;
+            };
+            inner.bytes -= old.data.len();
+            // Forget a finished stream once none of it can be replayed.
+            if let Some(s) = inner.streams.get_mut(&old.stream) {
+                s.logged -= 1;
+                if s.finished && s.logged == 0 {
+                    inner.streams.remove(&old.stream);
+                }
             }
         }
-        // Forget finished streams nobody can resume any more.
-        let log = &inner.log;
-        inner
-            .streams
-            .retain(|id, s| !s.finished || log.iter().any(|l| l.stream == *id));
     }
 
     /// Ends `stream` without a further event (e.g. its request was

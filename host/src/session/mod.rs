@@ -33,6 +33,9 @@ pub struct LegacySession {
     pub client_info: Value,
     /// Minimum level of log messages to send (`logging/setLevel`).
     pub log_level: LogLevel,
+    /// Whether the client chose the level (`logging/setLevel`), i.e. asked
+    /// for log messages rather than getting the default.
+    pub log_level_set: bool,
 }
 
 impl LegacySession {
@@ -49,6 +52,7 @@ impl LegacySession {
             client_capabilities,
             client_info,
             log_level: LogLevel::Info,
+            log_level_set: false,
         }
     }
 }

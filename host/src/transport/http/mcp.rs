@@ -298,12 +298,13 @@ async fn legacy_post(
             .await;
         return StatusCode::ACCEPTED.into_response();
     };
-    let incoming = Incoming::Request {
-        id: id.clone(),
-        method: method.clone(),
-        params,
-    };
-    if method == "tools/call" && accepts_sse(headers) {
+    // Stream the answer when the call will have something to say on the
+    // way: progress it asked for, or log messages the session asked for.
+    let streams_events = method == "tools/call"
+        && accepts_sse(headers)
+        && (era::progress_token(&params).is_some() || conn.wants_logs());
+    let incoming = Incoming::Request { id, method, params };
+    if streams_events {
         return legacy_stream(state, conn, incoming);
     }
     match server
