@@ -157,6 +157,14 @@ impl Connection {
         lock(&self.legacy).clone()
     }
 
+    /// The negotiated version and log level of the legacy session, if any
+    /// (what every legacy request needs, without copying the session).
+    pub fn legacy_cx(&self) -> Option<(&'static str, crate::level::LogLevel)> {
+        lock(&self.legacy)
+            .as_ref()
+            .map(|s| (s.protocol_version, s.log_level))
+    }
+
     /// Whether the legacy session asked for log messages
     /// (`logging/setLevel`).
     pub fn wants_logs(&self) -> bool {

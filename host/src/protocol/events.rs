@@ -19,7 +19,7 @@ pub struct RequestEvents {
 
 impl CallEvents for RequestEvents {
     fn log(&self, plugin: &str, level: LogLevel, message: &str, data: Option<Value>) {
-        if self.log_level.is_none_or(|min| level < min) {
+        if matches!(self.out, Outbound::Discard) || self.log_level.is_none_or(|min| level < min) {
             return;
         }
         let data = match data {
@@ -35,6 +35,9 @@ impl CallEvents for RequestEvents {
         let Some(token) = &self.progress_token else {
             return;
         };
+        if matches!(self.out, Outbound::Discard) {
+            return;
+        }
         let mut params = json!({ "progressToken": token, "progress": progress });
         if let Some(obj) = params.as_object_mut() {
             if let Some(total) = total {

@@ -229,11 +229,11 @@ impl Server {
         }
         let cx = if era::is_modern(&params) || method == "server/discover" {
             era::modern_cx(&params)?
-        } else if let Some(session) = conn.legacy() {
+        } else if let Some((protocol_version, log_level)) = conn.legacy_cx() {
             RequestCx {
                 era: Era::Legacy,
-                protocol_version: session.protocol_version,
-                log_level: Some(session.log_level),
+                protocol_version,
+                log_level: Some(log_level),
                 progress_token: era::progress_token(&params),
             }
         } else if method == "ping" {
