@@ -169,10 +169,10 @@ fn response_of(resp: &Resp) -> Option<Value> {
     }
     resp.body
         .lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .filter(|v| v.get("id").is_some() && v.get("method").is_none())
-        .last()
+        .find(|v| v.get("id").is_some() && v.get("method").is_none())
 }
 
 const LEGACY: &str = "2025-11-25";
