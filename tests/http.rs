@@ -802,3 +802,102 @@ async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
     assert!(app.server.sessions().is_empty());
     assert_eq!(app.server.kv().get(&ns, "count").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn tool_list_changes_reach_modern_subscribers_and_legacy_streams() {
+    use berth::config::{Overrides, RawConfig};
+    let config = RawConfig::default()
+        .resolve(Overrides {
+            plugin_dirs: vec![dist().to_owned()],
+            cache_dir: Some(std::env::temp_dir().join("berth-test-listen-cache")),
+            http_listen: None,
+        })
+        .unwrap();
+    let app = berth::app::App::start(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(berth::transport::http::serve(
+        listener,
+        app.server.clone(),
+        config.http.clone(),
+        shutdown.clone(),
+    ));
+    let http = Http { addr };
+
+    let mut params = json!({"notifications": {"toolsListChanged": true, "resourceSubscriptions": ["notes://1"]}});
+    params["_meta"] = modern_meta();
+    let headers = [
+        BOTH,
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "subscriptions/listen"),
+    ];
+    let mut listen = http
+        .post_stream(
+            "/mcp",
+            &headers,
+            &rpc(77, "subscriptions/listen", params.clone()),
+        )
+        .await;
+    assert_eq!(listen.status, 200);
+    let ack = listen.next().await.unwrap().json();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        77
+    );
+    assert_eq!(
+        ack["params"]["notifications"]["resourceSubscriptions"],
+        json!(["notes://1"])
+    );
+    // A listen without SSE cannot work and is refused.
+    let refused = http
+        .post(
+            "/mcp",
+            &[JSON_ONLY, headers[1], headers[2]],
+            &rpc(78, "subscriptions/listen", params),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+
+    let sid = open_session(&http, "2025-11-25").await;
+    let mut legacy = http
+        .get_stream("/mcp", &[BOTH, ("mcp-session-id", &sid)])
+        .await;
+    assert_eq!(legacy.status, 200);
+
+    // A plugin arrives: its tools change the list.
+    let dir = std::env::temp_dir().join(format!("berth-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(dist().join("hello.wasm"), dir.join("hello2.wasm")).unwrap();
+    let plugin = app
+        .server
+        .plugins()
+        .load_file(&dir.join("hello2.wasm"))
+        .await
+        .unwrap();
+    app.server.plugins().register(plugin).unwrap();
+
+    let changed = listen.next().await.unwrap().json();
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        77
+    );
+    let changed = legacy.next().await.unwrap().json();
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    let list = http
+        .post(
+            "/mcp",
+            &[JSON_ONLY, ("mcp-session-id", &sid)],
+            &rpc(5, "tools/list", json!({})),
+        )
+        .await;
+    assert!(list.body.contains("hello2_greet"));
+
+    shutdown.cancel();
+    // Shutdown ends the streams and the server.
+    assert!(listen.next().await.is_none());
+    serving.await.unwrap().unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -12,7 +12,7 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
     let mut c = Client::examples();
     let init = c.initialize("2025-06-18").await;
     assert_eq!(init["protocolVersion"], "2025-06-18");
-    assert_eq!(init["capabilities"]["tools"], json!({"listChanged": false}));
+    assert_eq!(init["capabilities"]["tools"], json!({"listChanged": true}));
     assert!(
         init.get("resultType").is_none(),
         "legacy results carry no resultType"
@@ -494,4 +494,31 @@ async fn handshake_discovery_and_tool_list_match_the_golden_files() {
     );
     let unknown = c.call("tools/call", json!({"name": "nope"})).await;
     support::golden("error_unknown_tool", &unknown["error"]);
+}
+
+#[tokio::test]
+async fn a_modern_subscription_is_acknowledged_and_ends_when_cancelled() {
+    let mut c = Client::examples();
+    let id = c
+        .start(
+            "subscriptions/listen",
+            json!({"_meta": modern_meta(), "notifications": {"toolsListChanged": true, "promptsListChanged": true}}),
+        )
+        .await;
+    let ack = c.recv().await;
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        id
+    );
+    // Only what berth can deliver is acknowledged.
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    c.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id}}))
+        .await;
+    // The next message answers a new request: the subscription sent no response.
+    let ping = c.call("ping", json!({})).await;
+    assert_eq!(ping["result"], json!({}));
 }

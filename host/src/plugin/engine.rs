@@ -151,6 +151,7 @@ pub(crate) fn store(
     limits: Limits,
     kv: SharedKv,
     call: Option<CallState>,
+    changes: tokio::sync::broadcast::Sender<super::Change>,
 ) -> Result<(Store<StoreData>, Output), String> {
     let output = Output {
         stdout: MemoryOutputPipe::new(MAX_CAPTURED_OUTPUT),
@@ -184,6 +185,7 @@ pub(crate) fn store(
         kv,
         call,
         last_progress: None,
+        changes,
     };
     let mut store = Store::new(engine, data);
     store.limiter(|d| &mut d.limiter);

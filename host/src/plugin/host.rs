@@ -69,6 +69,7 @@ pub(crate) struct StoreData {
     pub(crate) kv: SharedKv,
     pub(crate) call: Option<CallState>,
     pub(crate) last_progress: Option<f64>,
+    pub(crate) changes: tokio::sync::broadcast::Sender<super::Change>,
 }
 
 impl WasiView for StoreData {
@@ -253,9 +254,11 @@ impl context::Host for StoreData {
     }
 
     fn resource_updated(&mut self, uri: String) -> wasmtime::Result<()> {
-        if let Some(call) = &self.call {
-            call.events.resource_updated(&truncate(uri));
-        }
+        let uri = truncate(uri);
+        tracing::debug!(plugin = &*self.plugin, %uri, "resource updated");
+        let _ = self
+            .changes
+            .send(super::Change::ResourceUpdated(Arc::from(uri)));
         Ok(())
     }
 }

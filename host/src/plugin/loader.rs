@@ -330,6 +330,7 @@ async fn describe(
         plugin.manifest.limits,
         runtime.kv.clone(),
         None,
+        runtime.changes.clone(),
     )
     .map_err(fail)?;
     let result = async {

@@ -72,9 +72,19 @@ pub trait CallEvents: Send + Sync {
     fn log(&self, plugin: &str, level: LogLevel, message: &str, data: Option<Value>);
     /// The plugin reported progress (already strictly increasing).
     fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>);
-    /// The plugin says a resource changed.
-    fn resource_updated(&self, uri: &str);
 }
+
+/// Something that changed in what the plugins serve, for subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The set of tools changed (a plugin was added, replaced or removed).
+    ToolsListChanged,
+    /// A plugin said the resource at this URI changed.
+    ResourceUpdated(Arc<str>),
+}
+
+/// Changes buffered per subscriber before a slow one starts missing them.
+const CHANGE_QUEUE: usize = 256;
 
 /// The kv scopes a call may use, resolved by the protocol layer.
 #[derive(Debug, Clone)]
@@ -101,6 +111,7 @@ pub(crate) struct Runtime {
     engine: wasmtime::Engine,
     linker: wasmtime::component::Linker<host::StoreData>,
     kv: SharedKv,
+    changes: tokio::sync::broadcast::Sender<Change>,
     options: RuntimeOptions,
     permits: Semaphore,
     _ticker: engine::EpochTicker,
@@ -127,6 +138,7 @@ impl PluginHost {
                 engine,
                 linker,
                 kv,
+                changes: tokio::sync::broadcast::channel(CHANGE_QUEUE).0,
                 options,
                 permits,
             },
@@ -159,7 +171,19 @@ impl PluginHost {
             }
         }
         *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+        self.announce(Change::ToolsListChanged);
         Ok(errors)
+    }
+
+    /// Subscribes to changes (tool list, resource updates). A subscriber
+    /// that falls behind misses changes (it sees `Lagged`), never blocks.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.runtime.changes.subscribe()
+    }
+
+    /// Tells subscribers about a change.
+    pub fn announce(&self, change: Change) {
+        let _ = self.runtime.changes.send(change);
     }
 
     /// Registers an already loaded plugin.
@@ -171,6 +195,8 @@ impl PluginHost {
         let mut registry = Registry::clone(&guard);
         registry.add(plugin)?;
         *guard = Arc::new(registry);
+        drop(guard);
+        self.announce(Change::ToolsListChanged);
         Ok(())
     }
 
@@ -217,6 +243,7 @@ impl PluginHost {
             limits,
             self.runtime.kv.clone(),
             Some(call),
+            self.runtime.changes.clone(),
         )
         .map_err(|detail| CallError::Trap { detail })?;
         let grace = self.runtime.options.cancel_grace;

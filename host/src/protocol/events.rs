@@ -50,12 +50,6 @@ impl CallEvents for RequestEvents {
         self.out
             .notify(jsonrpc::notification("notifications/progress", &params));
     }
-
-    fn resource_updated(&self, uri: &str) {
-        // Subscriptions arrive with the resources issue; until then nobody
-        // can be subscribed, so there is no one to tell.
-        tracing::debug!(uri, "resource updated (no subscribers)");
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod jsonrpc;
 pub mod metrics;
 mod server;
 pub mod streams;
+mod subscriptions;
 mod tools;
 
 pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};

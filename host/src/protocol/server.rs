@@ -72,6 +72,7 @@ impl Reply {
 
 /// The per-request inputs of a handler.
 pub(super) struct Request<'a> {
+    pub id: &'a RequestId,
     pub conn: &'a Arc<Connection>,
     pub cx: RequestCx,
     pub params: Map<String, Value>,
@@ -174,7 +175,7 @@ impl Server {
                     );
                     return Some(Reply::error(&id, &e));
                 };
-                let result = self.request(conn, &method, params, out, &cancel).await;
+                let result = self.request(conn, &id, &method, params, out, &cancel).await;
                 conn.end(&id);
                 // A cancelled request gets no response (the client has moved on).
                 if cancel.is_cancelled() {
@@ -219,6 +220,7 @@ impl Server {
     async fn request(
         &self,
         conn: &Arc<Connection>,
+        id: &RequestId,
         method: &str,
         params: Map<String, Value>,
         out: &Outbound,
@@ -247,6 +249,7 @@ impl Server {
         };
         let era = cx.era;
         let req = Request {
+            id,
             conn,
             cx,
             params,
@@ -258,6 +261,7 @@ impl Server {
             (Era::Modern, "server/discover") => self.discover(),
             (_, "tools/list") => self.list_tools(&req)?,
             (_, "tools/call") => self.call_tool(req).await?,
+            (Era::Modern, "subscriptions/listen") => self.listen(&req).await?,
             (Era::Legacy, "logging/setLevel") => set_level(conn, &req.params)?,
             (_, other) => return Err(RpcError::MethodNotFound(other.to_owned())),
         };
@@ -278,7 +282,7 @@ impl Server {
     }
 
     fn capabilities() -> Value {
-        json!({ "tools": { "listChanged": false }, "logging": {} })
+        json!({ "tools": { "listChanged": true }, "logging": {} })
     }
 
     fn initialize(

@@ -5,11 +5,13 @@
 //! and notifications are handled in order as they arrive.
 
 use crate::auth::Principal;
+use crate::plugin::Change;
 use crate::protocol::{Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc};
 use crate::session::{CloseReason, TransportKind};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
@@ -54,6 +56,27 @@ where
         server.kv().clone(),
     ));
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    // A legacy session hears about tool-list changes as they happen.
+    let forwarder = {
+        let mut changes = server.plugins().subscribe();
+        let (conn, out) = (conn.clone(), out.clone());
+        tokio::spawn(async move {
+            loop {
+                match changes.recv().await {
+                    Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_))
+                        if conn.session_id().is_some() =>
+                    {
+                        out.notify(jsonrpc::notification(
+                            "notifications/tools/list_changed",
+                            &serde_json::json!({}),
+                        ));
+                    }
+                    Err(RecvError::Closed) => break,
+                    _ => {}
+                }
+            }
+        })
+    };
     let mut tasks = JoinSet::new();
     let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(MAX_MESSAGE_BYTES));
     loop {
@@ -110,6 +133,7 @@ where
         conn.release().await;
     }
     while tasks.join_next().await.is_some() {}
+    forwarder.abort();
     server.disconnect(&conn, reason).await;
     drop(out);
     writer

@@ -9,6 +9,7 @@
 use super::HttpState;
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
+use crate::plugin::Change;
 use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use crate::protocol::jsonrpc::{self, Incoming, RequestId};
 use crate::protocol::streams::StreamEvent;
@@ -22,6 +23,7 @@ use base64::Engine as _;
 use futures_util::stream;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 pub(super) const SESSION_HEADER: &str = "mcp-session-id";
@@ -174,10 +176,18 @@ async fn modern_post(
     if let Err(e) = check_modern_headers(headers, &method, &params) {
         return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
     }
-    let streams_events = method == "tools/call"
-        && accepts_sse(headers)
-        && (era::progress_token(&params).is_some()
-            || era::meta(&params).is_some_and(|m| m.contains_key(era::META_LOG_LEVEL)));
+    let listen = method == "subscriptions/listen";
+    if listen && !accepts_sse(headers) {
+        let e = RpcError::InvalidRequest(
+            "subscriptions/listen answers with a stream: send Accept: text/event-stream".to_owned(),
+        );
+        return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
+    }
+    let streams_events = listen
+        || (method == "tools/call"
+            && accepts_sse(headers)
+            && (era::progress_token(&params).is_some()
+                || era::meta(&params).is_some_and(|m| m.contains_key(era::META_LOG_LEVEL))));
     let server = state.server.clone();
     let conn = Arc::new(Connection::new(
         principal,
@@ -363,28 +373,39 @@ fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incomi
     sse::response(state, Vec::new(), live_items(rx), guard)
 }
 
-/// Sends a server `ping` on `stream` every interval while it is live, and
-/// keeps the session from idling out meanwhile.
+/// Feeds a legacy session's own stream while it is live: a server `ping`
+/// every interval (which also keeps the session from idling out), and
+/// `notifications/tools/list_changed` when the tool list changes.
 pub(super) fn spawn_pinger(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
     let interval = state.options.ping_interval;
     let shutdown = state.shutdown.clone();
     let server = state.server.clone();
+    let mut changes = server.plugins().subscribe();
     tokio::spawn(async move {
         let mut n: u64 = 0;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
-            tokio::select! {
+            let message = tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(interval) => {}
-            }
+                _ = tick.tick() => {
+                    if let Some(id) = conn.session_id() {
+                        server.sessions().touch(&id);
+                    }
+                    n += 1;
+                    format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#)
+                }
+                change = changes.recv() => match change {
+                    Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_)) => {
+                        r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#.to_owned()
+                    }
+                    Ok(Change::ResourceUpdated(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                },
+            };
             if !conn.streams().is_live(stream) {
                 break;
             }
-            if let Some(id) = conn.session_id() {
-                server.sessions().touch(&id);
-            }
-            n += 1;
-            let ping = format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#);
-            conn.streams().publish(stream, Arc::from(ping), false);
+            conn.streams().publish(stream, Arc::from(message), false);
         }
     });
 }
