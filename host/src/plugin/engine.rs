@@ -5,8 +5,6 @@ use super::RuntimeOptions;
 use super::bindings::Plugin as PluginWorld;
 use super::error::RuntimeError;
 use super::host::{CallState, MemoryLimiter, StoreData};
-use super::manifest::{Limits, Manifest};
-use crate::kv::SharedKv;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -141,18 +139,15 @@ impl Output {
     }
 }
 
-/// A fresh store for one call (or one describe): deny-by-default WASI with
-/// only the manifest's grants, memory limit, epoch deadline.
+/// A fresh store for one call (or one describe) of `plugin`: deny-by-default
+/// WASI with only the manifest's grants, memory limit, epoch deadline.
 pub(crate) fn store(
-    engine: &Engine,
-    plugin: &Arc<str>,
-    manifest: &Manifest,
-    env: &[(String, String)],
-    limits: Limits,
-    kv: SharedKv,
+    runtime: &super::Runtime,
+    plugin: &super::Plugin,
     call: Option<CallState>,
-    changes: tokio::sync::broadcast::Sender<super::Change>,
 ) -> Result<(Store<StoreData>, Output), String> {
+    let manifest = &plugin.manifest;
+    let limits = manifest.limits;
     let output = Output {
         stdout: MemoryOutputPipe::new(MAX_CAPTURED_OUTPUT),
         stderr: MemoryOutputPipe::new(MAX_CAPTURED_OUTPUT),
@@ -160,7 +155,7 @@ pub(crate) fn store(
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(output.stdout.clone())
         .stderr(output.stderr.clone());
-    for (k, v) in env {
+    for (k, v) in &plugin.env {
         wasi.env(k, v);
     }
     for dir in &manifest.grants.dirs {
@@ -181,13 +176,13 @@ pub(crate) fn store(
         },
         deadline: Instant::now() + limits.deadline,
         deadline_hit: false,
-        plugin: plugin.clone(),
-        kv,
+        plugin: plugin.name.clone(),
+        kv: runtime.kv.clone(),
         call,
         last_progress: None,
-        changes,
+        changes: runtime.changes.clone(),
     };
-    let mut store = Store::new(engine, data);
+    let mut store = Store::new(&runtime.engine, data);
     store.limiter(|d| &mut d.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut cx| {

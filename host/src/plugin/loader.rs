@@ -322,17 +322,7 @@ async fn describe(
         path: plugin.path.clone(),
         reason,
     };
-    let (mut store, output) = engine::store(
-        &runtime.engine,
-        &plugin.name,
-        &plugin.manifest,
-        &plugin.env,
-        plugin.manifest.limits,
-        runtime.kv.clone(),
-        None,
-        runtime.changes.clone(),
-    )
-    .map_err(fail)?;
+    let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
     let result = async {
         let instance = plugin.pre.instantiate_async(&mut store).await?;
         let guest = api.load(&mut store, &instance)?;

@@ -235,17 +235,8 @@ impl PluginHost {
             events: cx.events,
             cancel: cx.cancel,
         };
-        let (mut store, output) = engine::store(
-            &self.runtime.engine,
-            &plugin.name,
-            &plugin.manifest,
-            &plugin.env,
-            limits,
-            self.runtime.kv.clone(),
-            Some(call),
-            self.runtime.changes.clone(),
-        )
-        .map_err(|detail| CallError::Trap { detail })?;
+        let (mut store, output) = engine::store(&self.runtime, plugin, Some(call))
+            .map_err(|detail| CallError::Trap { detail })?;
         let grace = self.runtime.options.cancel_grace;
         let outcome = {
             let run = async {
