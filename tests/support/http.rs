@@ -6,7 +6,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
@@ -264,4 +264,70 @@ fn stream(resp: Response<Incoming>) -> Stream {
         buf: String::new(),
         comments: 0,
     }
+}
+
+// Helpers shared by the HTTP test files.
+
+pub const BOTH: (&str, &str) = ("accept", "application/json, text/event-stream");
+pub const JSON_ONLY: (&str, &str) = ("accept", "application/json");
+
+pub fn rpc(id: i64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+pub fn text(result: &Value) -> &str {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {result}"))
+}
+
+pub fn config(toml: &str) -> std::path::PathBuf {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let path = std::env::temp_dir().join(format!("berth-http-{}-{n}.toml", std::process::id()));
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// initialize + notifications/initialized; returns the session id.
+pub async fn open_session(http: &Http, version: &str) -> String {
+    let init = rpc(
+        1,
+        "initialize",
+        json!({"protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "berth-tests", "version": "1"}}),
+    );
+    let r = http.post("/mcp", &[BOTH], &init).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["result"]["protocolVersion"], version);
+    let sid = r.header("mcp-session-id").expect("a session id").to_owned();
+    let ok = http
+        .post(
+            "/mcp",
+            &[BOTH, ("mcp-session-id", &sid)],
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        )
+        .await;
+    assert_eq!(ok.status, 202);
+    sid
+}
+
+/// A modern request with the headers the 2026-07-28 transport requires.
+pub async fn modern(http: &Http, id: i64, method: &str, mut params: Value) -> Reply {
+    params["_meta"] = super::modern_meta();
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut headers = vec![
+        BOTH,
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+    ];
+    if let Some(name) = &name {
+        headers.push(("mcp-name", name));
+    }
+    http.post("/mcp", &headers, &rpc(id, method, params)).await
 }
