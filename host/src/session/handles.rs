@@ -6,6 +6,7 @@
 //! use extends it by the TTL.
 
 use super::id::random_token;
+use super::owner::{Owner, OwnerCounts};
 use crate::auth::{Principal, TenantId};
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use std::collections::HashMap;
@@ -62,21 +63,6 @@ pub struct HandleInfo {
     pub ttl: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Owner {
-    tenant: TenantId,
-    subject: Arc<str>,
-}
-
-impl Owner {
-    fn of(p: &Principal) -> Self {
-        Self {
-            tenant: p.tenant.clone(),
-            subject: p.subject.clone(),
-        }
-    }
-}
-
 struct Entry {
     owner: Owner,
     expires: Instant,
@@ -85,18 +71,13 @@ struct Entry {
 #[derive(Default)]
 struct Inner {
     handles: HashMap<Arc<str>, Entry>,
-    per_owner: HashMap<Owner, usize>,
+    owners: OwnerCounts,
 }
 
 impl Inner {
     fn remove(&mut self, handle: &str) -> Option<Entry> {
         let entry = self.handles.remove(handle)?;
-        if let Some(n) = self.per_owner.get_mut(&entry.owner) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_owner.remove(&entry.owner);
-            }
-        }
+        self.owners.release(&entry.owner);
         Some(entry)
     }
 }
@@ -137,21 +118,17 @@ impl HandleStore {
         let owner = Owner::of(principal);
         let handle = random_token("bs_");
         {
-            let mut inner = self.lock();
-            if inner.handles.len() >= self.limits.max_total {
-                return Err(HandleError::Full {
-                    limit: self.limits.max_total,
-                    per: "in total",
-                });
-            }
-            let count = inner.per_owner.entry(owner.clone()).or_default();
-            if *count >= self.limits.max_per_principal {
-                return Err(HandleError::Full {
-                    limit: self.limits.max_per_principal,
-                    per: "per user",
-                });
-            }
-            *count += 1;
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            inner
+                .owners
+                .admit(
+                    &owner,
+                    inner.handles.len(),
+                    self.limits.max_total,
+                    self.limits.max_per_principal,
+                )
+                .map_err(|(limit, per)| HandleError::Full { limit, per })?;
             inner.handles.insert(
                 Arc::from(handle.as_str()),
                 Entry {

@@ -7,7 +7,8 @@
 //! exist.
 
 use super::id::SessionId;
-use crate::auth::{Principal, TenantId};
+use super::owner::{Owner, OwnerCounts};
+use crate::auth::Principal;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -173,21 +174,6 @@ pub trait SessionValue: Send + Sync + 'static {
     fn ended(self: Arc<Self>) -> impl std::future::Future<Output = ()> + Send;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Owner {
-    tenant: TenantId,
-    subject: Arc<str>,
-}
-
-impl Owner {
-    fn of(p: &Principal) -> Self {
-        Self {
-            tenant: p.tenant.clone(),
-            subject: p.subject.clone(),
-        }
-    }
-}
-
 struct Entry<T> {
     id: SessionId,
     owner: Owner,
@@ -199,18 +185,13 @@ struct Entry<T> {
 
 struct Inner<T> {
     sessions: HashMap<SessionId, Entry<T>>,
-    per_owner: HashMap<Owner, usize>,
+    owners: OwnerCounts,
 }
 
 impl<T> Inner<T> {
     fn remove(&mut self, id: &SessionId) -> Option<Entry<T>> {
         let entry = self.sessions.remove(id)?;
-        if let Some(n) = self.per_owner.get_mut(&entry.owner) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_owner.remove(&entry.owner);
-            }
-        }
+        self.owners.release(&entry.owner);
         Some(entry)
     }
 }
@@ -230,7 +211,7 @@ impl<T: SessionValue> SessionManager<T> {
             limits,
             inner: Mutex::new(Inner {
                 sessions: HashMap::new(),
-                per_owner: HashMap::new(),
+                owners: OwnerCounts::default(),
             }),
             events: broadcast::channel(1024).0,
             totals: SessionTotals::default(),
@@ -281,21 +262,17 @@ impl<T: SessionValue> SessionManager<T> {
     ) -> Result<(), SessionError> {
         let owner = Owner::of(principal);
         {
-            let mut inner = self.lock();
-            if inner.sessions.len() >= self.limits.max_sessions {
-                return Err(SessionError::Full {
-                    limit: self.limits.max_sessions,
-                    per: "in total",
-                });
-            }
-            let count = inner.per_owner.entry(owner.clone()).or_default();
-            if *count >= self.limits.max_per_principal {
-                return Err(SessionError::Full {
-                    limit: self.limits.max_per_principal,
-                    per: "per user",
-                });
-            }
-            *count += 1;
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            inner
+                .owners
+                .admit(
+                    &owner,
+                    inner.sessions.len(),
+                    self.limits.max_sessions,
+                    self.limits.max_per_principal,
+                )
+                .map_err(|(limit, per)| SessionError::Full { limit, per })?;
             inner.sessions.insert(
                 id.clone(),
                 Entry {

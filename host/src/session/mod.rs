@@ -9,6 +9,7 @@
 mod handles;
 mod id;
 mod manager;
+mod owner;
 
 pub use handles::{HandleError, HandleInfo, HandleLimits, HandleStore};
 pub use id::{SessionId, random_token};

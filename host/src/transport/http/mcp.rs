@@ -417,11 +417,9 @@ pub(super) async fn get(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
 ) -> Response {
-    if !headers.contains_key(SESSION_HEADER) {
-        return method_not_allowed();
-    }
-    let Some(conn) = session(&state, &headers, &principal) else {
-        return unknown_session(None);
+    let conn = match named_session(&state, &headers, &principal) {
+        Ok(conn) => conn,
+        Err(no) => return no.into_response(),
     };
     if !accepts_sse(&headers) {
         return (
@@ -453,11 +451,9 @@ pub(super) async fn delete(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
 ) -> Response {
-    if !headers.contains_key(SESSION_HEADER) {
-        return method_not_allowed();
-    }
-    let Some(conn) = session(&state, &headers, &principal) else {
-        return unknown_session(None);
+    let conn = match named_session(&state, &headers, &principal) {
+        Ok(conn) => conn,
+        Err(no) => return no.into_response(),
     };
     if let Some(id) = conn.session_id() {
         state
@@ -467,6 +463,35 @@ pub(super) async fn delete(
             .await;
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Why a GET or DELETE has no session to act on.
+enum NoSession {
+    /// No `Mcp-Session-Id` (2026-07-28 has no sessions): 405.
+    NotNamed,
+    /// Not the caller's open session: 404.
+    Unknown,
+}
+
+impl IntoResponse for NoSession {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotNamed => method_not_allowed(),
+            Self::Unknown => unknown_session(None),
+        }
+    }
+}
+
+/// The session a GET or DELETE names.
+fn named_session(
+    state: &HttpState,
+    headers: &HeaderMap,
+    principal: &Principal,
+) -> Result<Arc<Connection>, NoSession> {
+    if !headers.contains_key(SESSION_HEADER) {
+        return Err(NoSession::NotNamed);
+    }
+    session(state, headers, principal).ok_or(NoSession::Unknown)
 }
 
 fn method_not_allowed() -> Response {
