@@ -18,12 +18,7 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
         "legacy results carry no resultType"
     );
     let list = c.ok("tools/list", json!({})).await;
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = support::tool_names(&list);
     assert_eq!(
         names,
         [
@@ -335,12 +330,7 @@ async fn misbehaving_plugins_are_stopped_masked_and_the_host_keeps_serving() {
     let mut c = Client::serve(&[dist(), &fixtures()]);
     c.initialize("2025-11-25").await;
     let list = c.ok("tools/list", json!({})).await;
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = support::tool_names(&list);
     assert!(names.contains(&"loop_spin") && names.contains(&"hello_greet"));
     assert!(
         !names.iter().any(|n| n.starts_with("wrong")),

@@ -218,3 +218,13 @@ pub fn golden(name: &str, actual: &Value) {
         path.display()
     );
 }
+
+/// The names in a `tools/list` result, in order.
+pub fn tool_names(list: &Value) -> Vec<&str> {
+    list["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tools in {list}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect()
+}
