@@ -219,9 +219,11 @@ async fn modern_requests_are_checked_against_their_headers_and_stand_alone() {
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["code"], -32022);
-    let r = modern(&http, 3, "no/such", json!({})).await;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.json()["error"]["code"], -32601);
+    for method in ["no/such", "ping", "initialize"] {
+        let r = modern(&http, 3, method, json!({})).await;
+        assert_eq!(r.status, 404, "{method}");
+        assert_eq!(r.json()["error"]["code"], -32601);
+    }
     // A modern client without _meta is told so, with a modern error.
     let r = http
         .post(

@@ -226,7 +226,9 @@ impl Server {
         out: &Outbound,
         cancel: &CancellationToken,
     ) -> Result<Value, RpcError> {
-        if method == "initialize" {
+        // `initialize` belongs to the legacy era; a request that describes
+        // itself as 2026-07-28 is modern, and there it does not exist.
+        if method == "initialize" && !era::is_modern(&params) {
             return self.initialize(conn, &params);
         }
         let cx = if era::is_modern(&params) || method == "server/discover" {
@@ -257,7 +259,8 @@ impl Server {
             cancel,
         };
         let mut result = match (era, method) {
-            (_, "ping") => json!({}),
+            // `ping` was removed in 2026-07-28.
+            (Era::Legacy, "ping") => json!({}),
             (Era::Modern, "server/discover") => self.discover(),
             (_, "tools/list") => self.list_tools(&req)?,
             (_, "tools/call") => self.call_tool(req).await?,

@@ -151,8 +151,8 @@ pub(super) async fn post(
         }
     };
     let modern = match &incoming {
-        Incoming::Request { method, params, .. } | Incoming::Notification { method, params } => {
-            era::is_modern(params) && method != "initialize"
+        Incoming::Request { params, .. } | Incoming::Notification { params, .. } => {
+            era::is_modern(params)
         }
         Incoming::Response { .. } => false,
     };
