@@ -141,9 +141,41 @@ where
         .unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
-/// Notifications and `initialize` are handled in arrival order: they are
-/// quick, and later requests depend on them.
+/// Notifications, responses and `initialize` are handled in arrival order:
+/// they are quick, and later requests depend on them. Everything else runs
+/// concurrently, so a cancellation can reach a call that is running.
 fn runs_inline(line: &str) -> bool {
-    // A cheap look that errs towards spawning; the parser decides for real.
-    !line.contains("\"id\"") || line.contains("\"initialize\"")
+    #[derive(serde::Deserialize)]
+    struct Peek<'a> {
+        #[serde(borrow, default)]
+        method: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default)]
+        id: Option<serde::de::IgnoredAny>,
+    }
+    match serde_json::from_str::<Peek<'_>>(line) {
+        Ok(peek) => peek.id.is_none() || peek.method.as_deref() == Some("initialize"),
+        // Not a message object: the protocol answers with an error at once.
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_inline;
+
+    #[test]
+    fn only_notifications_responses_and_initialize_run_inline() {
+        assert!(runs_inline(
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#
+        ));
+        assert!(runs_inline(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#
+        ));
+        assert!(runs_inline("not json"));
+        // A call that merely mentions initialize must not block the reader.
+        assert!(!runs_inline(
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":{"text":"initialize"}}}"#
+        ));
+        assert!(!runs_inline(r#"{"id":3,"jsonrpc":"2.0","method":"ping"}"#));
+    }
 }
