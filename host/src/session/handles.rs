@@ -113,35 +113,44 @@ impl HandleStore {
     /// # Errors
     /// [`HandleError::Full`] when a limit is reached.
     pub async fn open(&self, principal: &Principal) -> Result<HandleInfo, HandleError> {
-        // Reclaim expired handles first so that a full store is really full.
-        self.purge_expired().await;
         let owner = Owner::of(principal);
         let handle = random_token("bs_");
-        {
-            let mut guard = self.lock();
-            let inner = &mut *guard;
-            inner
-                .owners
-                .admit(
-                    &owner,
-                    inner.handles.len(),
-                    self.limits.max_total,
-                    self.limits.max_per_principal,
-                )
-                .map_err(|(limit, per)| HandleError::Full { limit, per })?;
-            inner.handles.insert(
-                Arc::from(handle.as_str()),
-                Entry {
-                    owner,
-                    expires: Instant::now() + self.limits.ttl,
-                },
-            );
+        match self.admit(&owner, &handle) {
+            // A limit may be held up only by handles that already expired:
+            // reclaim them (a full sweep, so only when needed) and retry.
+            Err(HandleError::Full { .. }) => {
+                self.purge_expired().await;
+                self.admit(&owner, &handle)?;
+            }
+            other => other?,
         }
         Ok(HandleInfo {
             handle,
             expires_at: SystemTime::now() + self.limits.ttl,
             ttl: self.limits.ttl,
         })
+    }
+
+    fn admit(&self, owner: &Owner, handle: &str) -> Result<(), HandleError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        inner
+            .owners
+            .admit(
+                owner,
+                inner.handles.len(),
+                self.limits.max_total,
+                self.limits.max_per_principal,
+            )
+            .map_err(|(limit, per)| HandleError::Full { limit, per })?;
+        inner.handles.insert(
+            Arc::from(handle),
+            Entry {
+                owner: owner.clone(),
+                expires: Instant::now() + self.limits.ttl,
+            },
+        );
+        Ok(())
     }
 
     /// Checks that `handle` is open, unexpired and owned by `principal`,
@@ -285,6 +294,24 @@ mod tests {
         assert!(handles.close(&info.handle, &alice).await);
         assert!(!handles.close(&info.handle, &alice).await);
         assert_eq!(kv.get_now(&ns, "count").unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_handles_make_room_when_the_store_is_full() {
+        let (handles, _) = store(HandleLimits {
+            ttl: Duration::from_secs(10),
+            max_total: 1,
+            ..HandleLimits::default()
+        });
+        let a = principal("a");
+        handles.open(&a).await.unwrap();
+        assert!(matches!(
+            handles.open(&a).await,
+            Err(HandleError::Full { .. })
+        ));
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(handles.open(&a).await.is_ok());
+        assert_eq!(handles.len(), 1);
     }
 
     #[tokio::test]
