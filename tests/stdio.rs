@@ -516,3 +516,79 @@ async fn a_modern_subscription_is_acknowledged_and_ends_when_cancelled() {
     let ping = c.call("ping", json!({})).await;
     assert_eq!(ping["result"], json!({}));
 }
+
+/// Polls `tools/list` until `check` holds (bounded by `support::WAIT`).
+async fn wait_for_tools(c: &mut Client, check: impl Fn(&[&str]) -> bool) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        let list = c.ok("tools/list", json!({})).await;
+        let names = support::tool_names(&list);
+        if check(&names) {
+            return names.iter().map(|n| (*n).to_owned()).collect();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tools never became right: {names:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn plugins_added_changed_and_removed_while_running_are_served_without_a_restart() {
+    let root = std::env::temp_dir().join(format!("berth-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = root.join("berth.toml");
+    std::fs::write(&cfg, "[plugins]\nwatch_interval_ms = 100\n").unwrap();
+    // Files appear whole, as a deploy with rename does.
+    let put = |from: &str, to: &str| {
+        let tmp = dir.join(format!(".{to}.tmp"));
+        std::fs::copy(dist().join(from), &tmp).unwrap();
+        std::fs::rename(&tmp, dir.join(to)).unwrap();
+    };
+    put("hello.wasm", "hello.wasm");
+    put("slow.wasm", "slow.wasm");
+    let mut c = Client::serve_with(&["--config", cfg.to_str().unwrap()], &[&dir]);
+    c.initialize("2025-11-25").await;
+    wait_for_tools(&mut c, |n| {
+        n.contains(&"hello_greet") && n.contains(&"slow_work")
+    })
+    .await;
+
+    // A call in flight finishes on the version it started with...
+    let id = c
+        .start(
+            "tools/call",
+            json!({"name": "slow_work", "arguments": {"steps": 10, "step_ms": 50}}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // ...while `slow.wasm` becomes another plugin and `counter` arrives.
+    put("hello.wasm", "slow.wasm");
+    put("counter.wasm", "counter.wasm");
+    let done = c.response(&id).await;
+    assert_eq!(text(&done["result"]), "done: 10 steps");
+    let names = wait_for_tools(&mut c, |n| {
+        n.contains(&"counter_increment") && n.contains(&"slow_greet")
+    })
+    .await;
+    assert!(!names.contains(&"slow_work".to_owned()), "{names:?}");
+    assert!(
+        c.notifications
+            .iter()
+            .any(|n| n["method"] == "notifications/tools/list_changed")
+    );
+    assert_eq!(
+        text(&c.tool("slow_greet", json!({"name": "new"})).await),
+        "Hello, new!"
+    );
+
+    // A broken file is refused; everything else goes on being served.
+    std::fs::write(dir.join("broken.wasm"), b"not a component").unwrap();
+    std::fs::remove_file(dir.join("hello.wasm")).unwrap();
+    wait_for_tools(&mut c, |n| !n.contains(&"hello_greet")).await;
+    assert_eq!(text(&c.tool("counter_increment", json!({})).await), "1");
+    std::fs::remove_dir_all(root).unwrap();
+}

@@ -56,6 +56,36 @@ impl App {
         })
     }
 
+    /// Spawns the plugin watcher: every `interval` it reloads `dirs`, so
+    /// added, changed and removed plugins are served without a restart. It
+    /// stops when `shutdown` is cancelled.
+    pub fn spawn_watcher(
+        &self,
+        dirs: Vec<std::path::PathBuf>,
+        interval: std::time::Duration,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()> {
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                match server.plugins().reload(&dirs).await {
+                    Ok(reloaded) => {
+                        for e in reloaded.errors {
+                            tracing::error!("{e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot look for plugin changes: {e}"),
+                }
+            }
+        })
+    }
+
     /// Spawns the maintenance task (idle sessions, expired handles and kv
     /// entries), run every `sessions.cleanup_interval`; it stops when
     /// `shutdown` is cancelled.

@@ -140,6 +140,10 @@ pub struct RawPlugins {
     pub dirs: Option<Vec<PathBuf>>,
     /// Where compiled code is cached.
     pub cache_dir: Option<PathBuf>,
+    /// Reload added, changed and removed plugins while running.
+    pub watch: Option<bool>,
+    /// How often the plugin directories are looked at, ms.
+    pub watch_interval_ms: Option<u64>,
 }
 
 /// `[limits]`
@@ -206,6 +210,8 @@ pub struct Overrides {
 pub struct Config {
     /// Directories scanned for plugins.
     pub plugin_dirs: Vec<PathBuf>,
+    /// How often to look for plugin changes (`None`: never).
+    pub watch: Option<Duration>,
     /// Runtime options (cache, limits, concurrency).
     pub runtime: RuntimeOptions,
     /// Key-value quotas.
@@ -382,6 +388,16 @@ impl RawConfig {
             let auth = Authenticator::api_keys(keys).map_err(|e| invalid("auth.api_keys", e))?;
             http.auth = Arc::new(auth);
         }
+        let watch = match (self.plugins.watch, self.plugins.watch_interval_ms) {
+            (Some(false), _) => None,
+            (_, Some(0)) => {
+                return Err(invalid(
+                    "plugins.watch_interval_ms",
+                    "must be positive".to_owned(),
+                ));
+            }
+            (_, ms) => Some(Duration::from_millis(ms.unwrap_or(500))),
+        };
         let plugin_dirs = if overrides.plugin_dirs.is_empty() {
             self.plugins.dirs.unwrap_or_default()
         } else {
@@ -389,6 +405,7 @@ impl RawConfig {
         };
         Ok(Config {
             plugin_dirs,
+            watch,
             runtime: RuntimeOptions {
                 cache_dir: overrides
                     .cache_dir

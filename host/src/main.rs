@@ -155,6 +155,9 @@ async fn serve(config: Config) -> Result<()> {
     let registry = app.server.plugins().registry();
     let shutdown = CancellationToken::new();
     let maintenance = app.spawn_maintenance(shutdown.clone());
+    let watcher = config
+        .watch
+        .map(|every| app.spawn_watcher(config.plugin_dirs.clone(), every, shutdown.clone()));
     let signals = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -183,6 +186,9 @@ async fn serve(config: Config) -> Result<()> {
     }
     shutdown.cancel();
     let _ = maintenance.await;
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
+    }
     Ok(())
 }
 

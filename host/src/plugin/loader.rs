@@ -42,6 +42,8 @@ pub struct Plugin {
     pub(crate) exports: Exports,
     pub(crate) tools: Vec<Arc<ToolInfo>>,
     pub(crate) imports: Vec<String>,
+    /// The version on disk this was loaded from.
+    pub(crate) stamp: super::reload::FileStamp,
 }
 
 impl Plugin {
@@ -219,6 +221,8 @@ fn plugin_name(path: &Path) -> Result<Arc<str>, LoadError> {
 /// A [`LoadError`] naming the file and what is wrong.
 pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadError> {
     let name = plugin_name(path)?;
+    // Stamp before reading: a change during the load is seen next time.
+    let stamp = super::reload::FileStamp::of(path);
     let manifest = Manifest::for_wasm(path, runtime.options.default_limits)?;
     let bytes = tokio::fs::read(path).await.map_err(|e| LoadError::Read {
         path: path.to_owned(),
@@ -289,6 +293,7 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         exports,
         tools: Vec::new(),
         imports,
+        stamp,
     };
     if let Some(api) = &plugin.tools_api {
         let described = describe(runtime, &plugin, api).await?;

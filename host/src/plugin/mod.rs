@@ -14,11 +14,13 @@ mod error;
 mod host;
 mod loader;
 mod manifest;
+mod reload;
 
 pub use convert::ToolInfo;
 pub use error::{CallError, LoadError, RuntimeError};
 pub use loader::{Exports, Plugin, Registry, ToolEntry, discover};
 pub use manifest::{DirGrant, Grants, Limits, MAX_DEADLINE_MS, MAX_MEMORY_MB, Manifest};
+pub use reload::{FileStamp, Reloaded};
 
 use crate::auth::Principal;
 use crate::kv::{ScopeKey, SharedKv};
@@ -121,6 +123,9 @@ pub(crate) struct Runtime {
 pub struct PluginHost {
     runtime: Runtime,
     registry: RwLock<Arc<Registry>>,
+    /// Files whose current version failed to load, not retried until they
+    /// change.
+    failures: std::sync::Mutex<std::collections::HashMap<PathBuf, FileStamp>>,
 }
 
 impl PluginHost {
@@ -143,6 +148,7 @@ impl PluginHost {
                 permits,
             },
             registry: RwLock::new(Arc::new(Registry::default())),
+            failures: std::sync::Mutex::default(),
         })
     }
 
@@ -161,18 +167,7 @@ impl PluginHost {
     /// # Errors
     /// A directory that cannot be listed fails the whole load.
     pub async fn load_dirs(&self, dirs: &[PathBuf]) -> Result<Vec<LoadError>, LoadError> {
-        let files = discover(dirs)?;
-        let mut registry = Registry::clone(&self.registry());
-        let mut errors = Vec::new();
-        for file in files {
-            let loaded = self.load_file(&file).await.and_then(|p| registry.add(p));
-            if let Err(e) = loaded {
-                errors.push(e);
-            }
-        }
-        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
-        self.announce(Change::ToolsListChanged);
-        Ok(errors)
+        Ok(self.reload(dirs).await?.errors)
     }
 
     /// Subscribes to changes (tool list, resource updates). A subscriber
