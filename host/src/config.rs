@@ -396,7 +396,7 @@ impl RawConfig {
                     "must be positive".to_owned(),
                 ));
             }
-            (_, ms) => Some(Duration::from_millis(ms.unwrap_or(500))),
+            (_, ms) => Some(Duration::from_millis(ms.unwrap_or(250))),
         };
         let plugin_dirs = if overrides.plugin_dirs.is_empty() {
             self.plugins.dirs.unwrap_or_default()
