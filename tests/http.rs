@@ -81,12 +81,18 @@ async fn legacy_sessions_keep_state_until_deleted() {
         .await;
     assert_eq!(text(&r.json()["result"]), "1");
 
+    let mut own_stream = http
+        .get_stream("/mcp", &[BOTH, ("mcp-session-id", &sid)])
+        .await;
+    assert_eq!(own_stream.status, 200);
     assert_eq!(
         http.delete("/mcp", &[("mcp-session-id", &sid)])
             .await
             .status,
         204
     );
+    // Ending the session ends its streams.
+    assert!(own_stream.next().await.is_none());
     let gone = http
         .post("/mcp", &with(JSON_ONLY), &rpc(10, "tools/list", json!({})))
         .await;

@@ -212,11 +212,13 @@ impl Connection {
         }
     }
 
-    /// Cancels what is in flight and frees the legacy session's state.
+    /// Cancels what is in flight, ends the session's streams and frees its
+    /// state.
     pub async fn release(&self) {
         for token in lock(&self.in_flight).values() {
             token.cancel();
         }
+        self.streams.close_all();
         if let Some(scope) = self.legacy_scope()
             && let Err(e) = self.kv.drop_scope(&scope).await
         {

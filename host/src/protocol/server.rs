@@ -192,11 +192,6 @@ impl Server {
         }
     }
 
-    /// Cancels request `id` of `conn`, as `notifications/cancelled` does.
-    pub fn cancel(&self, conn: &Connection, id: &RequestId) -> bool {
-        conn.cancel(id)
-    }
-
     fn notification(&self, conn: &Connection, method: &str, params: &Map<String, Value>) {
         match method {
             "notifications/initialized" => {

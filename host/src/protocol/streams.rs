@@ -135,6 +135,15 @@ impl StreamLog {
         }
     }
 
+    /// Ends every stream (the session is over): their receivers see the
+    /// end of the stream.
+    pub fn close_all(&self) {
+        for s in self.lock().streams.values_mut() {
+            s.finished = true;
+            s.live = None;
+        }
+    }
+
     /// Whether `stream` still has a live receiver.
     pub fn is_live(&self, stream: u64) -> bool {
         self.lock()
