@@ -95,5 +95,5 @@ async fn serve_reports_plugins_it_cannot_load_and_serves_the_rest() {
         err.contains("wrong-world.wasm: not a berth plugin"),
         "{err}"
     );
-    assert!(err.contains("tools=3"), "{err}");
+    assert!(err.contains("tools=5"), "{err}");
 }

@@ -592,3 +592,37 @@ async fn plugins_added_changed_and_removed_while_running_are_served_without_a_re
     assert_eq!(text(&c.tool("counter_increment", json!({})).await), "1");
     std::fs::remove_dir_all(root).unwrap();
 }
+
+#[tokio::test]
+async fn arguments_and_structured_results_are_checked_against_the_schemas() {
+    let mut c = Client::serve(&[dist(), &fixtures()]);
+    c.initialize("2025-11-25").await;
+    c.ok("logging/setLevel", json!({"level": "debug"})).await;
+    // Arguments that do not fit never reach the plugin (it would log).
+    let r = c
+        .tool("hello_greet", json!({"name": 5, "extra": true}))
+        .await;
+    assert_eq!(r["isError"], true);
+    assert!(
+        text(&r).starts_with("Invalid arguments for hello_greet: at /name"),
+        "{r}"
+    );
+    assert!(
+        c.notifications
+            .iter()
+            .all(|n| n["method"] != "notifications/message")
+    );
+    let r = c.tool("hello_greet", json!({})).await;
+    assert!(text(&r).contains("name"), "{r}");
+
+    let good = c.tool("shapes_area", json!({"side": 3.0})).await;
+    assert_eq!(good["isError"], false);
+    assert_eq!(good["structuredContent"], json!({"area": 9.0}));
+    let bad = c.tool("shapes_broken", json!({"side": 3.0})).await;
+    assert_eq!(bad["isError"], true);
+    assert_eq!(
+        text(&bad),
+        "Tool shapes_broken returned a result that does not match its output schema."
+    );
+    assert!(bad.get("structuredContent").is_none());
+}

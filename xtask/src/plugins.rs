@@ -12,7 +12,7 @@ use std::process::Command;
 /// Example plugins, served by the quick start.
 pub const EXAMPLES: &[&str] = &["hello", "counter", "slow"];
 /// Plugins that misbehave on purpose, for tests.
-pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world"];
+pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes"];
 
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
 /// `~/.cache/berth/plugins-target` (shared by clones, like the host's), else

@@ -9,8 +9,9 @@ use rmcp::model::{
     ToolAnnotations,
 };
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
-/// A plugin's tool, validated.
+/// A plugin's tool, validated, with its schemas compiled.
 #[derive(Debug, Clone)]
 pub struct ToolInfo {
     /// Name inside the plugin.
@@ -29,6 +30,49 @@ pub struct ToolInfo {
     pub icons: Vec<Icon>,
     /// Keeps session state.
     pub stateful: bool,
+    input_validator: Arc<jsonschema::Validator>,
+    output_validator: Option<Arc<jsonschema::Validator>>,
+}
+
+/// Most validation errors reported for one instance.
+const MAX_REPORTED_ERRORS: usize = 5;
+
+fn errors_of(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .take(MAX_REPORTED_ERRORS)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() {
+                e.to_string()
+            } else {
+                format!("at {path}: {e}")
+            }
+        })
+        .collect()
+}
+
+impl ToolInfo {
+    /// Why `arguments` do not fit the input schema (empty when they do).
+    pub fn input_errors(&self, arguments: &Value) -> Vec<String> {
+        errors_of(&self.input_validator, arguments)
+    }
+
+    /// Why `structured` does not fit the output schema (empty when it does
+    /// or there is none).
+    pub fn output_errors(&self, structured: &Value) -> Vec<String> {
+        self.output_validator
+            .as_ref()
+            .map(|v| errors_of(v, structured))
+            .unwrap_or_default()
+    }
+}
+
+/// Compiles a schema; remote `$ref`s are never fetched.
+fn compile(schema: &Map<String, Value>, what: &str) -> Result<Arc<jsonschema::Validator>, String> {
+    jsonschema::validator_for(&Value::Object(schema.clone()))
+        .map(Arc::new)
+        .map_err(|e| format!("{what} is not a usable JSON Schema: {e}"))
 }
 
 /// Whether `name` is a valid MCP tool name (1–128 of `A-Za-z0-9_-.`).
@@ -86,7 +130,14 @@ pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
         out.open_world_hint = a.open_world_hint;
         out
     });
+    let input_validator = compile(&input_schema, "input schema")?;
+    let output_validator = output_schema
+        .as_ref()
+        .map(|s| compile(s, "output schema"))
+        .transpose()?;
     Ok(ToolInfo {
+        input_validator,
+        output_validator,
         name: t.name,
         title: t.title,
         description: t.description,
@@ -234,6 +285,37 @@ mod tests {
         let with_session = r#"{"type":"object","properties":{"session":{"type":"string"}}}"#;
         assert!(tool_info(descriptor("t", with_session, true)).is_err());
         assert!(tool_info(descriptor("t", with_session, false)).is_ok());
+    }
+
+    #[test]
+    fn arguments_and_results_are_checked_against_the_schemas() {
+        let mut d = descriptor(
+            "t",
+            r#"{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],"additionalProperties":false}"#,
+            false,
+        );
+        d.output_schema = Some(r#"{"type":"object","required":["ok"]}"#.to_owned());
+        let info = tool_info(d).unwrap();
+        assert!(info.input_errors(&serde_json::json!({"n": 1})).is_empty());
+        let errors = info.input_errors(&serde_json::json!({"n": "one", "x": 1}));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("at /n:")), "{errors:?}");
+        assert!(
+            info.output_errors(&serde_json::json!({"ok": true}))
+                .is_empty()
+        );
+        assert_eq!(info.output_errors(&serde_json::json!({})).len(), 1);
+        // An unusable schema is a load error.
+        let bad = descriptor(
+            "t",
+            r#"{"type":"object","properties":{"n":{"type":12}}}"#,
+            false,
+        );
+        assert!(
+            tool_info(bad)
+                .unwrap_err()
+                .contains("not a usable JSON Schema")
+        );
     }
 
     #[test]

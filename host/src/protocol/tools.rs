@@ -83,6 +83,31 @@ fn builtins(ttl_minutes: u64) -> [Tool; 2] {
     [open, close]
 }
 
+/// A successful result of a tool with an output schema must carry
+/// structured content that fits it; anything else is the plugin's fault.
+fn check_output(entry: &ToolEntry, result: CallToolResult) -> Result<CallToolResult, CallError> {
+    if result.is_error == Some(true) || entry.info.output_schema.is_none() {
+        return Ok(result);
+    }
+    let errors = match &result.structured_content {
+        Some(structured) => entry.info.output_errors(structured),
+        None => vec!["no structured content".to_owned()],
+    };
+    if errors.is_empty() {
+        return Ok(result);
+    }
+    tracing::warn!(
+        plugin = entry.plugin.name(),
+        tool = &*entry.name,
+        errors = %errors.join("; "),
+        "structured result does not match the output schema"
+    );
+    Err(CallError::Failed(format!(
+        "Tool {} returned a result that does not match its output schema.",
+        entry.name
+    )))
+}
+
 fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
@@ -180,7 +205,27 @@ impl Server {
                     .clone();
                 drop(registry);
                 match self.session_scope(&req, &entry, &mut arguments) {
-                    Ok(session) => self.run_plugin(&req, &entry, arguments, session).await,
+                    Ok(session) => {
+                        let arguments = Value::Object(arguments);
+                        // Arguments that do not fit the schema never reach
+                        // the plugin; the model gets what to fix.
+                        let errors = entry.info.input_errors(&arguments);
+                        if errors.is_empty() {
+                            self.run_plugin(&req, &entry, &arguments, session).await
+                        } else {
+                            self.metrics.record(
+                                &entry.plugin.name,
+                                &entry.name,
+                                Outcome::ToolError,
+                                std::time::Duration::ZERO,
+                            );
+                            tool_error(format!(
+                                "Invalid arguments for {}: {}",
+                                entry.name,
+                                errors.join("; ")
+                            ))
+                        }
+                    }
                     Err(message) => tool_error(message),
                 }
             }
@@ -235,7 +280,7 @@ impl Server {
         &self,
         req: &Request<'_>,
         entry: &ToolEntry,
-        arguments: Map<String, Value>,
+        arguments: &Value,
         session: Option<ScopeKey>,
     ) -> CallToolResult {
         let principal = req.conn.principal().clone();
@@ -254,11 +299,14 @@ impl Server {
             events,
             cancel: req.cancel.clone(),
         };
-        let arguments = Value::Object(arguments).to_string();
         let plugin = entry.plugin.name();
         let tool = &*entry.name;
         let started = Instant::now();
-        let outcome = self.plugins.call_tool(entry, arguments, cx).await;
+        let outcome = self
+            .plugins
+            .call_tool(entry, arguments.to_string(), cx)
+            .await
+            .and_then(|result| check_output(entry, result));
         let label = match &outcome {
             // However the plugin ended, the client had given up on it.
             _ if req.cancel.is_cancelled() => Outcome::Cancelled,

@@ -234,17 +234,19 @@ impl<T: SessionValue> SessionManager<T> {
     }
 
     fn emit(&self, event: SessionEvent) {
+        // Per-session events are debug: at scale they would be the bulk of
+        // the log. Metrics count them at every level.
         match &event {
             SessionEvent::Created { id, transport } => {
-                tracing::info!(session = %id, transport = transport.as_str(), "session created");
+                tracing::debug!(session = %id, transport = transport.as_str(), "session created");
             }
             SessionEvent::Initialized { id } => {
-                tracing::info!(session = %id, "session initialized")
+                tracing::debug!(session = %id, "session initialized");
             }
             SessionEvent::Closed { id, reason } => {
-                tracing::info!(session = %id, ?reason, "session closed");
+                tracing::debug!(session = %id, ?reason, "session closed");
             }
-            SessionEvent::Expired { id } => tracing::info!(session = %id, "session expired"),
+            SessionEvent::Expired { id } => tracing::debug!(session = %id, "session expired"),
         }
         let _ = self.events.send(event);
     }
