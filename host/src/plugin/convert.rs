@@ -319,6 +319,66 @@ mod tests {
     }
 
     #[test]
+    fn every_content_kind_has_its_wire_shape() {
+        let ann = Some(wit::Annotations {
+            audience: vec![wit::Role::User],
+            priority: Some(0.5),
+            last_modified: None,
+        });
+        let blocks = vec![
+            wit::Content::Text(wit::TextContent {
+                text: "hi".to_owned(),
+                annotations: ann,
+            }),
+            wit::Content::Audio(wit::BinaryContent {
+                data: b"RIFF".to_vec(),
+                mime_type: "audio/wav".to_owned(),
+                annotations: None,
+            }),
+            wit::Content::ResourceLink(wit::ResourceLink {
+                uri: "notes://1".to_owned(),
+                name: "note 1".to_owned(),
+                title: None,
+                description: Some("the first".to_owned()),
+                mime_type: Some("text/plain".to_owned()),
+                size: Some(3),
+                annotations: None,
+            }),
+            wit::Content::Resource(wit::EmbeddedResource {
+                contents: wit::ResourceContents::Text(wit::TextResourceContents {
+                    uri: "notes://1".to_owned(),
+                    mime_type: Some("text/plain".to_owned()),
+                    text: "abc".to_owned(),
+                }),
+                annotations: None,
+            }),
+            wit::Content::Resource(wit::EmbeddedResource {
+                contents: wit::ResourceContents::Blob(wit::BlobResourceContents {
+                    uri: "notes://2".to_owned(),
+                    mime_type: None,
+                    blob: vec![1, 2, 3],
+                }),
+                annotations: None,
+            }),
+        ];
+        let wire: Vec<serde_json::Value> = blocks
+            .into_iter()
+            .map(|b| serde_json::to_value(content(b)).unwrap())
+            .collect();
+        assert_eq!(
+            wire,
+            vec![
+                serde_json::json!({"type":"text","text":"hi","annotations":{"audience":["user"],"priority":0.5}}),
+                serde_json::json!({"type":"audio","data":"UklGRg==","mimeType":"audio/wav"}),
+                serde_json::json!({"type":"resource_link","uri":"notes://1","name":"note 1",
+                    "description":"the first","mimeType":"text/plain","size":3}),
+                serde_json::json!({"type":"resource","resource":{"uri":"notes://1","mimeType":"text/plain","text":"abc"}}),
+                serde_json::json!({"type":"resource","resource":{"uri":"notes://2","blob":"AQID"}}),
+            ]
+        );
+    }
+
+    #[test]
     fn binary_content_is_base64_encoded() {
         let block = content(wit::Content::Image(wit::BinaryContent {
             data: vec![0xff, 0x00],
