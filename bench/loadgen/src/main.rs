@@ -363,10 +363,9 @@ async fn run_calls(args: &Args) -> Result<()> {
     Ok(())
 }
 
-async fn run_handshakes(args: &Args) -> Result<()> {
-    let per_client = args.count.div_ceil(args.clients);
-    let cpu_before = args.server_pid.map(cpu_seconds).transpose()?;
-    let started = Instant::now();
+/// `per_client` legacy handshakes on each of the clients' connections,
+/// each followed by DELETE when `delete`.
+async fn handshakes(args: &Args, per_client: usize, delete: bool) -> Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..args.clients {
         let path = args.path.clone();
@@ -375,11 +374,13 @@ async fn run_handshakes(args: &Args) -> Result<()> {
             let mut conn = Conn::open(addr).await?;
             for _ in 0..per_client {
                 let sid = handshake(&mut conn, &path).await?;
-                let r = conn
-                    .send("DELETE", &path, &[("mcp-session-id", &sid)], String::new())
-                    .await?;
-                if !r.status.is_success() {
-                    bail!("DELETE: {}", r.status);
+                if delete {
+                    let r = conn
+                        .send("DELETE", &path, &[("mcp-session-id", &sid)], String::new())
+                        .await?;
+                    if !r.status.is_success() {
+                        bail!("DELETE: {}", r.status);
+                    }
                 }
             }
             Ok::<_, anyhow::Error>(())
@@ -388,6 +389,14 @@ async fn run_handshakes(args: &Args) -> Result<()> {
     for t in tasks {
         t.await??;
     }
+    Ok(())
+}
+
+async fn run_handshakes(args: &Args) -> Result<()> {
+    let per_client = args.count.div_ceil(args.clients);
+    let cpu_before = args.server_pid.map(cpu_seconds).transpose()?;
+    let started = Instant::now();
+    handshakes(args, per_client, true).await?;
     let wall = started.elapsed().as_secs_f64();
     let n = (per_client * args.clients) as f64;
     let cpu_us = match (args.server_pid, cpu_before) {
@@ -415,21 +424,7 @@ async fn run_idle(args: &Args) -> Result<()> {
     let pid = args.server_pid.context("--mode idle needs --server-pid")?;
     let before = rss_kib(pid)?;
     let per_client = args.count.div_ceil(args.clients);
-    let mut tasks = Vec::new();
-    for _ in 0..args.clients {
-        let path = args.path.clone();
-        let addr = args.addr;
-        tasks.push(tokio::spawn(async move {
-            let mut conn = Conn::open(addr).await?;
-            for _ in 0..per_client {
-                handshake(&mut conn, &path).await?;
-            }
-            Ok::<_, anyhow::Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
+    handshakes(args, per_client, false).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(pid)?;
     let n = (per_client * args.clients) as f64;
