@@ -391,3 +391,37 @@ async fn tool_list_changes_reach_modern_subscribers_and_legacy_streams() {
     serving.await.unwrap().unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn open_streams_are_bounded_and_a_closed_one_frees_its_place() {
+    let cfg = config("[http]\nmax_streams = 1\n");
+    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let http = server.client();
+    let sid = open_session(&http, "2025-11-25").await;
+    let headers = [BOTH, ("mcp-session-id", sid.as_str())];
+    let first = http.get_stream("/mcp", &headers).await;
+    assert_eq!(first.status, 200);
+    let second = http.get("/mcp", &headers).await;
+    assert_eq!(second.status, 503);
+    assert!(second.body.contains("too many open streams"));
+    assert_eq!(
+        http.get("/sse", &[("accept", "text/event-stream")])
+            .await
+            .status,
+        503
+    );
+    drop(first);
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        let again = http.get_stream("/mcp", &headers).await;
+        if again.status == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::remove_file(cfg).unwrap();
+}

@@ -114,6 +114,8 @@ pub struct RawHttp {
     pub request_timeout_secs: Option<u64>,
     /// Most requests handled at once.
     pub max_concurrent_requests: Option<usize>,
+    /// Most SSE streams open at once.
+    pub max_streams: Option<usize>,
     /// Server ping interval on idle legacy streams, seconds.
     pub ping_interval_secs: Option<u64>,
     /// SSE keep-alive comment interval, seconds.
@@ -468,6 +470,7 @@ fn resolve_http(
         max_concurrent_requests: raw
             .max_concurrent_requests
             .unwrap_or(d.max_concurrent_requests),
+        max_streams: raw.max_streams.unwrap_or(d.max_streams),
         ping_interval: secs(
             raw.ping_interval_secs,
             d.ping_interval,

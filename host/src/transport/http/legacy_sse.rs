@@ -32,6 +32,9 @@ pub(super) async fn open(
     State(state): State<Arc<HttpState>>,
     Extension(principal): Extension<Principal>,
 ) -> Response {
+    let Some(permit) = sse::permit(&state) else {
+        return sse::too_many_streams();
+    };
     let server = state.server.clone();
     let id = SessionId::generate();
     let conn = Arc::new(Connection::with_session_id(
@@ -76,7 +79,7 @@ pub(super) async fn open(
             (item, rx)
         })
     });
-    sse::response(&state, vec![endpoint], live, guard)
+    sse::response(&state, permit, vec![endpoint], live, guard)
 }
 
 /// POST /messages?session_id=…

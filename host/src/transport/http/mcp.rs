@@ -209,6 +209,9 @@ async fn modern_post(
             None => StatusCode::ACCEPTED.into_response(),
         };
     }
+    let Some(permit) = sse::permit(state) else {
+        return sse::too_many_streams();
+    };
     let (tx, rx) = mpsc::channel::<String>(SSE_QUEUE);
     let task_conn = conn.clone();
     tokio::spawn(async move {
@@ -224,7 +227,7 @@ async fn modern_post(
     let items = stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|m| (Item::message(m), rx))
     });
-    sse::response(state, Vec::new(), items, guard)
+    sse::response(state, permit, Vec::new(), items, guard)
 }
 
 fn missing_session(id: Option<&RequestId>) -> Response {
@@ -353,6 +356,9 @@ fn live_items(rx: mpsc::Receiver<StreamEvent>) -> impl futures_util::Stream<Item
 /// A legacy request answered on a resumable SSE stream. The call goes on
 /// if the stream breaks; the client may resume it with `Last-Event-ID`.
 fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incoming) -> Response {
+    let Some(permit) = sse::permit(state) else {
+        return sse::too_many_streams();
+    };
     let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
     let stream = conn.streams().open(tx);
     let server = state.server.clone();
@@ -370,7 +376,7 @@ fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incomi
         }
     });
     let guard = OnDrop::new(move || conn.streams().detach(stream));
-    sse::response(state, Vec::new(), live_items(rx), guard)
+    sse::response(state, permit, Vec::new(), live_items(rx), guard)
 }
 
 /// Feeds a legacy session's own stream while it is live: a server `ping`
@@ -428,6 +434,9 @@ pub(super) async fn get(
         )
             .into_response();
     }
+    let Some(permit) = sse::permit(&state) else {
+        return sse::too_many_streams();
+    };
     let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
     if let Some(last) = header_str(&headers, LAST_EVENT_ID)
         && let Some(resumed) = conn.streams().resume(last, tx.clone())
@@ -437,12 +446,12 @@ pub(super) async fn get(
         let replay = resumed.replay.into_iter().map(event_item).collect();
         let guard_conn = conn.clone();
         let guard = OnDrop::new(move || guard_conn.streams().detach(stream));
-        return sse::response(&state, replay, live_items(rx), guard);
+        return sse::response(&state, permit, replay, live_items(rx), guard);
     }
     let stream = conn.streams().open(tx);
     spawn_pinger(&state, conn.clone(), stream);
     let guard = OnDrop::new(move || conn.streams().detach(stream));
-    sse::response(&state, Vec::new(), live_items(rx), guard)
+    sse::response(&state, permit, Vec::new(), live_items(rx), guard)
 }
 
 /// DELETE: ends a legacy session. Modern clients get 405.

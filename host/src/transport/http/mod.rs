@@ -53,6 +53,9 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Most requests handled at once; more wait.
     pub max_concurrent_requests: usize,
+    /// Most SSE streams open at once (answers, GET streams, listens,
+    /// `/sse`); more get 503.
+    pub max_streams: usize,
     /// How often idle legacy streams get a server `ping`.
     pub ping_interval: Duration,
     /// How often SSE streams get a keep-alive comment.
@@ -72,6 +75,7 @@ impl Default for HttpOptions {
             max_body_bytes: 4 << 20,
             request_timeout: Duration::from_secs(300),
             max_concurrent_requests: 1024,
+            max_streams: 10_000,
             ping_interval: Duration::from_secs(30),
             keep_alive: Duration::from_secs(15),
             drain_timeout: Duration::from_secs(30),
@@ -86,6 +90,8 @@ pub(crate) struct HttpState {
     pub(crate) options: HttpOptions,
     /// Cancelled at shutdown: ends long-lived streams.
     pub(crate) shutdown: CancellationToken,
+    /// One permit per open SSE stream.
+    pub(crate) streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// The router: `/mcp` (or the configured path), `/sse`, `/messages`,
@@ -101,6 +107,7 @@ fn router_with_shutdown(
 ) -> Router {
     let state = Arc::new(HttpState {
         server,
+        streams: Arc::new(tokio::sync::Semaphore::new(options.max_streams)),
         options: options.clone(),
         shutdown,
     });

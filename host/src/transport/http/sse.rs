@@ -2,12 +2,13 @@
 //! at shutdown and runs a guard when the client goes away.
 
 use super::HttpState;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
 use std::sync::Arc;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// One event to send.
 pub(super) struct Item {
@@ -58,10 +59,27 @@ fn to_event(item: Item) -> Event {
     event
 }
 
+/// A place for one more open stream, if the limit allows. Taken before
+/// any work starts for the stream, and held by its body.
+pub(super) fn permit(state: &HttpState) -> Option<OwnedSemaphorePermit> {
+    state.streams.clone().try_acquire_owned().ok()
+}
+
+/// The answer when no stream can be opened.
+pub(super) fn too_many_streams() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many open streams; retry later",
+    )
+        .into_response()
+}
+
 /// An SSE response: `replay`, then `live` until it ends or shutdown.
-/// `guard` runs when the body is dropped (finished or client gone).
+/// `guard` runs when the body is dropped (finished or client gone); the
+/// stream's `permit` is released then too.
 pub(super) fn response<S>(
     state: &Arc<HttpState>,
+    permit: OwnedSemaphorePermit,
     replay: Vec<Item>,
     live: S,
     guard: OnDrop,
@@ -73,8 +91,8 @@ where
     let events = stream::iter(replay)
         .chain(live)
         .map(move |item| {
-            // The guard lives as long as the stream does.
-            let _ = &guard;
+            // The guard and the permit live as long as the stream does.
+            let _ = (&guard, &permit);
             Ok::<_, Infallible>(to_event(item))
         })
         .take_until(async move { shutdown.cancelled().await });
