@@ -57,10 +57,13 @@ fn forbidden(what: &str) -> Response {
     (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
-/// Rejects requests whose `Origin` (if present) or `Host` is not allowed.
-pub(super) async fn origin_and_host(
+/// Rejects requests whose `Origin` (if present) or `Host` is not allowed
+/// (403), then authenticates them (401); the principal travels in the
+/// request's extensions to the handlers. One layer for both: they run on
+/// every request.
+pub(super) async fn admit(
     State(state): State<Arc<HttpState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let headers = request.headers();
@@ -75,18 +78,7 @@ pub(super) async fn origin_and_host(
         tracing::warn!(host = ?headers.get(header::HOST), "request for a foreign host refused");
         return forbidden("host");
     }
-    next.run(request).await
-}
-
-/// Authenticates every request; the principal travels in the request's
-/// extensions to the handlers.
-pub(super) async fn authenticate(
-    State(state): State<Arc<HttpState>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let authorization = request
-        .headers()
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match state.options.auth.authenticate(authorization) {
@@ -94,19 +86,21 @@ pub(super) async fn authenticate(
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
-        Err(e) => {
-            let body = serde_json::json!({
-                "jsonrpc": "2.0",
-                "error": {"code": -32600, "message": e.to_string()}
-            });
-            (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer realm=\"berth\"")],
-                axum::Json(body),
-            )
-                .into_response()
-        }
+        Err(e) => unauthorized(&e),
     }
+}
+
+fn unauthorized(e: &crate::auth::AuthError) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "error": {"code": -32600, "message": e.to_string()}
+    });
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer realm=\"berth\"")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

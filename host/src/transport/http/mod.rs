@@ -134,11 +134,7 @@ fn router_with_shutdown(
         .layer(limits)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            guard::authenticate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::origin_and_host,
+            guard::admit,
         ));
     Router::new()
         .route("/healthz", get(ops::healthz))
