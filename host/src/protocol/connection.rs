@@ -152,11 +152,6 @@ impl Connection {
         &self.principal
     }
 
-    /// A copy of the legacy session, if any.
-    pub fn legacy(&self) -> Option<LegacySession> {
-        lock(&self.legacy).clone()
-    }
-
     /// The negotiated version and log level of the legacy session, if any
     /// (what every legacy request needs, without copying the session).
     pub fn legacy_cx(&self) -> Option<(&'static str, crate::level::LogLevel)> {

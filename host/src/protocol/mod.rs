@@ -20,4 +20,5 @@ mod tools;
 pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};
 pub use error::RpcError;
 pub use server::{Reply, Server, ServerOptions};
+pub use subscriptions::next_legacy_notice;
 pub use tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN};

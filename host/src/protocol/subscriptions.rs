@@ -7,6 +7,7 @@ use super::jsonrpc;
 use super::server::{Request, Server};
 use crate::plugin::Change;
 use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Most resource URIs one subscription may name.
@@ -113,6 +114,25 @@ impl Server {
                 // The server is going away: end the subscription gracefully.
                 Err(RecvError::Closed) => return Ok(json!({})),
             }
+        }
+    }
+}
+
+/// The next change a legacy session must hear about, as the notification
+/// to send (legacy sessions get tool-list changes unasked). A lagging
+/// receiver may have missed one, so it is told the list changed. `None`
+/// when the feed is over. Cancel-safe: nothing is lost if dropped.
+pub async fn next_legacy_notice(changes: &mut broadcast::Receiver<Change>) -> Option<String> {
+    loop {
+        match changes.recv().await {
+            Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_)) => {
+                return Some(jsonrpc::notification(
+                    "notifications/tools/list_changed",
+                    &json!({}),
+                ));
+            }
+            Ok(Change::ResourceUpdated(_)) => {}
+            Err(RecvError::Closed) => return None,
         }
     }
 }

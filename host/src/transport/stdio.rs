@@ -5,13 +5,13 @@
 //! and notifications are handled in order as they arrive.
 
 use crate::auth::Principal;
-use crate::plugin::Change;
-use crate::protocol::{Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc};
+use crate::protocol::{
+    Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc, next_legacy_notice,
+};
 use crate::session::{CloseReason, TransportKind};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
@@ -61,18 +61,9 @@ where
         let mut changes = server.plugins().subscribe();
         let (conn, out) = (conn.clone(), out.clone());
         tokio::spawn(async move {
-            loop {
-                match changes.recv().await {
-                    Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_))
-                        if conn.session_id().is_some() =>
-                    {
-                        out.notify(jsonrpc::notification(
-                            "notifications/tools/list_changed",
-                            &serde_json::json!({}),
-                        ));
-                    }
-                    Err(RecvError::Closed) => break,
-                    _ => {}
+            while let Some(notice) = next_legacy_notice(&mut changes).await {
+                if conn.session_id().is_some() {
+                    out.notify(notice);
                 }
             }
         })

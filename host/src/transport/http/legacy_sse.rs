@@ -5,7 +5,7 @@
 //! end closes the session.
 
 use super::HttpState;
-use super::mcp::{rpc_error, spawn_pinger, unknown_session};
+use super::mcp::{rpc_error, spawn_feeder, unknown_session};
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
 use crate::protocol::jsonrpc::{self, Incoming};
@@ -54,7 +54,7 @@ pub(super) async fn open(
     let (tx, rx) = mpsc::channel::<StreamEvent>(64);
     let stream = conn.streams().open(tx);
     conn.set_primary_stream(stream);
-    spawn_pinger(&state, conn, stream);
+    spawn_feeder(&state, conn, stream);
     let endpoint = Item {
         event: Some("endpoint"),
         id: None,

@@ -9,11 +9,10 @@
 use super::HttpState;
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
-use crate::plugin::Change;
 use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use crate::protocol::jsonrpc::{self, Incoming, RequestId};
 use crate::protocol::streams::StreamEvent;
-use crate::protocol::{Connection, Outbound, Reply, RpcError};
+use crate::protocol::{Connection, Outbound, Reply, RpcError, next_legacy_notice};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
@@ -23,7 +22,6 @@ use base64::Engine as _;
 use futures_util::stream;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 pub(super) const SESSION_HEADER: &str = "mcp-session-id";
@@ -382,7 +380,7 @@ fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incomi
 /// Feeds a legacy session's own stream while it is live: a server `ping`
 /// every interval (which also keeps the session from idling out), and
 /// `notifications/tools/list_changed` when the tool list changes.
-pub(super) fn spawn_pinger(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
+pub(super) fn spawn_feeder(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
     let interval = state.options.ping_interval;
     let shutdown = state.shutdown.clone();
     let server = state.server.clone();
@@ -400,12 +398,9 @@ pub(super) fn spawn_pinger(state: &Arc<HttpState>, conn: Arc<Connection>, stream
                     n += 1;
                     format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#)
                 }
-                change = changes.recv() => match change {
-                    Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_)) => {
-                        r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#.to_owned()
-                    }
-                    Ok(Change::ResourceUpdated(_)) => continue,
-                    Err(RecvError::Closed) => break,
+                notice = next_legacy_notice(&mut changes) => match notice {
+                    Some(notice) => notice,
+                    None => break,
                 },
             };
             if !conn.streams().is_live(stream) {
@@ -449,7 +444,7 @@ pub(super) async fn get(
         return sse::response(&state, permit, replay, live_items(rx), guard);
     }
     let stream = conn.streams().open(tx);
-    spawn_pinger(&state, conn.clone(), stream);
+    spawn_feeder(&state, conn.clone(), stream);
     let guard = OnDrop::new(move || conn.streams().detach(stream));
     sse::response(&state, permit, Vec::new(), live_items(rx), guard)
 }
