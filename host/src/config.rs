@@ -259,24 +259,9 @@ impl RawConfig {
     /// # Errors
     /// [`ConfigError::Invalid`] naming the key.
     pub fn resolve(self, overrides: Overrides) -> Result<Config, ConfigError> {
-        let defaults = Limits::default();
-        let memory_bytes = match self.limits.memory_mb {
-            None => defaults.memory_bytes,
-            Some(mb) if (1..=crate::plugin::MAX_MEMORY_MB).contains(&mb) => (mb as usize) << 20,
-            Some(mb) => return Err(invalid("limits.memory_mb", format!("{mb} is not 1..=4096"))),
-        };
-        let deadline = match self.limits.deadline_ms {
-            None => defaults.deadline,
-            Some(ms) if (1..=crate::plugin::MAX_DEADLINE_MS).contains(&ms) => {
-                Duration::from_millis(ms)
-            }
-            Some(ms) => {
-                return Err(invalid(
-                    "limits.deadline_ms",
-                    format!("{ms} is out of range"),
-                ));
-            }
-        };
+        let default_limits = Limits::default()
+            .with(self.limits.memory_mb, self.limits.deadline_ms)
+            .map_err(|(key, reason)| invalid(key, reason))?;
         let max_concurrent_calls = self.limits.max_concurrent_calls.unwrap_or(64);
         if !(1..=4096).contains(&max_concurrent_calls) {
             return Err(invalid(
@@ -413,10 +398,7 @@ impl RawConfig {
                     .cache_dir
                     .or(self.plugins.cache_dir)
                     .or_else(default_cache_dir),
-                default_limits: Limits {
-                    memory_bytes,
-                    deadline,
-                },
+                default_limits,
                 max_concurrent_calls,
                 cancel_grace: Duration::from_millis(self.limits.cancel_grace_ms.unwrap_or(250)),
             },

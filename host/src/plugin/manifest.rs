@@ -18,6 +18,36 @@ pub struct Limits {
     pub deadline: Duration,
 }
 
+impl Limits {
+    /// These limits with `memory_mb` and `deadline_ms` applied where given
+    /// (the `[limits]` keys of berth.toml and of manifests).
+    ///
+    /// # Errors
+    /// The key and why its value is out of range.
+    pub fn with(
+        mut self,
+        memory_mb: Option<u64>,
+        deadline_ms: Option<u64>,
+    ) -> Result<Self, (&'static str, String)> {
+        if let Some(mb) = memory_mb {
+            if mb == 0 || mb > MAX_MEMORY_MB {
+                let reason = format!("must be 1..={MAX_MEMORY_MB}, not {mb}");
+                return Err(("limits.memory_mb", reason));
+            }
+            self.memory_bytes =
+                usize::try_from(mb << 20).map_err(|e| ("limits.memory_mb", e.to_string()))?;
+        }
+        if let Some(ms) = deadline_ms {
+            if ms == 0 || ms > MAX_DEADLINE_MS {
+                let reason = format!("must be 1..={MAX_DEADLINE_MS}, not {ms}");
+                return Err(("limits.deadline_ms", reason));
+            }
+            self.deadline = Duration::from_millis(ms);
+        }
+        Ok(self)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -140,23 +170,9 @@ impl Manifest {
                 "prefix {prefix:?} may only contain ASCII letters, digits, '_' and '-'"
             ));
         }
-        let mut limits = defaults;
-        if let Some(mb) = raw.limits.memory_mb {
-            if mb == 0 || mb > MAX_MEMORY_MB {
-                return Err(format!(
-                    "limits.memory_mb must be 1..={MAX_MEMORY_MB}, not {mb}"
-                ));
-            }
-            limits.memory_bytes = usize::try_from(mb << 20).map_err(|e| e.to_string())?;
-        }
-        if let Some(ms) = raw.limits.deadline_ms {
-            if ms == 0 || ms > MAX_DEADLINE_MS {
-                return Err(format!(
-                    "limits.deadline_ms must be 1..={MAX_DEADLINE_MS}, not {ms}"
-                ));
-            }
-            limits.deadline = Duration::from_millis(ms);
-        }
+        let limits = defaults
+            .with(raw.limits.memory_mb, raw.limits.deadline_ms)
+            .map_err(|(key, reason)| format!("{key} {reason}"))?;
         for dir in &raw.grants.dirs {
             if !dir.guest.starts_with('/') {
                 return Err(format!(
