@@ -69,15 +69,7 @@ pub struct CallSnapshot {
 impl CallMetrics {
     /// Records one call.
     pub fn record(&self, plugin: &Arc<str>, tool: &Arc<str>, outcome: Outcome, latency: Duration) {
-        {
-            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            match counts.get_mut(&(plugin.clone(), tool.clone(), outcome)) {
-                Some(n) => *n += 1,
-                None => {
-                    counts.insert((plugin.clone(), tool.clone(), outcome), 1);
-                }
-            }
-        }
+        self.count_outcome(plugin, tool, outcome);
         let secs = latency.as_secs_f64();
         if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
@@ -87,6 +79,18 @@ impl CallMetrics {
             u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+    }
+
+    /// Counts an outcome that involved no plugin call (e.g. arguments
+    /// refused by the schema), so it stays out of the latency histogram.
+    pub fn count_outcome(&self, plugin: &Arc<str>, tool: &Arc<str>, outcome: Outcome) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        match counts.get_mut(&(plugin.clone(), tool.clone(), outcome)) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert((plugin.clone(), tool.clone(), outcome), 1);
+            }
+        }
     }
 
     /// A consistent-enough copy for rendering.
@@ -137,5 +141,10 @@ mod tests {
         assert_eq!(s.buckets[0], 1); // ≤ 100 µs
         assert_eq!(s.buckets[5], 2); // ≤ 5 ms
         assert_eq!(*s.buckets.last().unwrap(), 2); // 60 s is past every bound
+        // An outcome without a call is counted, not timed.
+        m.count_outcome(&p, &t, Outcome::ToolError);
+        let s = m.snapshot();
+        assert_eq!(s.count, 3);
+        assert_eq!(s.counts.len(), 3);
     }
 }

@@ -213,11 +213,10 @@ impl Server {
                         if errors.is_empty() {
                             self.run_plugin(&req, &entry, &arguments, session).await
                         } else {
-                            self.metrics.record(
+                            self.metrics.count_outcome(
                                 &entry.plugin.name,
                                 &entry.name,
                                 Outcome::ToolError,
-                                std::time::Duration::ZERO,
                             );
                             tool_error(format!(
                                 "Invalid arguments for {}: {}",
