@@ -1,6 +1,7 @@
 //! Builds the plugin workspace for `wasm32-wasip2` and lays out the
 //! directory berth serves: examples in `plugins/dist`, fixtures (with their
-//! manifests) in `plugins/dist/fixtures`.
+//! manifests) in `plugins/dist/fixtures`, the conformance plugin in
+//! `plugins/dist/conformance`.
 //!
 //! Shared by `xtask` and the end-to-end tests (included by path), so it
 //! uses std only. The nested cargo gets its own target directory, so it
@@ -11,6 +12,9 @@ use std::process::Command;
 
 /// Example plugins, served by the quick start.
 pub const EXAMPLES: &[&str] = &["hello", "counter", "slow"];
+/// The plugin that serves the official conformance suite's surface, in
+/// `plugins/dist/conformance` (its names are the suite's, unprefixed).
+pub const CONFORMANCE: &str = "conformance";
 /// Plugins that misbehave on purpose, for tests.
 pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes"];
 
@@ -68,6 +72,19 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
             dist.join(format!("{name}.wasm")),
         )?;
     }
+    let suite = dist.join(CONFORMANCE);
+    std::fs::create_dir_all(&suite).map_err(|e| format!("{}: {e}", suite.display()))?;
+    copy(
+        built.join(format!("{CONFORMANCE}.wasm")),
+        suite.join(format!("{CONFORMANCE}.wasm")),
+    )?;
+    copy(
+        plugins
+            .join("examples")
+            .join(CONFORMANCE)
+            .join(format!("{CONFORMANCE}.toml")),
+        suite.join(format!("{CONFORMANCE}.toml")),
+    )?;
     for name in FIXTURES {
         copy(
             built.join(format!("{name}.wasm")),

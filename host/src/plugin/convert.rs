@@ -149,7 +149,7 @@ pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
     })
 }
 
-fn icon(i: wit::Icon) -> Icon {
+pub(super) fn icon(i: wit::Icon) -> Icon {
     let mut out = Icon::new(i.src);
     out.mime_type = i.mime_type;
     out.sizes = (!i.sizes.is_empty()).then_some(i.sizes);
@@ -160,7 +160,7 @@ fn icon(i: wit::Icon) -> Icon {
     out
 }
 
-fn annotations(a: Option<wit::Annotations>) -> Option<Annotations> {
+pub(super) fn annotations(a: Option<wit::Annotations>) -> Option<Annotations> {
     let a = a?;
     let mut out = Annotations::default();
     if !a.audience.is_empty() {

@@ -55,7 +55,7 @@ pub enum LoadError {
     },
     /// The component exports none of the berth interfaces.
     #[error(
-        "{path}: not a berth plugin: it exports none of berth:plugin/tools, resources, prompts, completion @0.1.0 (it exports: {found})"
+        "{path}: not a berth plugin: it exports none of berth:plugin/tools, resources, prompts, completion @0.2.0 (it exports: {found})"
     )]
     NotAPlugin {
         /// The file.
@@ -63,16 +63,27 @@ pub enum LoadError {
         /// What it does export.
         found: String,
     },
-    /// Listing the plugin's tools failed (trap or limit).
-    #[error("{path}: describing its tools failed: {reason}")]
+    /// The component was built against another version of the contract.
+    #[error(
+        "{path}: built against {found}; this berth serves berth:plugin@0.2.0: rebuild it with berth-plugin 0.2 (or a wit/ of that version)"
+    )]
+    WrongVersion {
+        /// The file.
+        path: PathBuf,
+        /// The berth interfaces it exports.
+        found: String,
+    },
+    /// Listing the plugin's tools, resources or prompts failed (trap or
+    /// limit).
+    #[error("{path}: describing it failed: {reason}")]
     Describe {
         /// The file.
         path: PathBuf,
         /// Why.
         reason: String,
     },
-    /// A tool descriptor is invalid.
-    #[error("{path}: tool {tool:?} is invalid: {reason}")]
+    /// A tool, resource, template or prompt descriptor is invalid.
+    #[error("{path}: {tool:?} is invalid: {reason}")]
     InvalidTool {
         /// The file.
         path: PathBuf,
@@ -83,7 +94,7 @@ pub enum LoadError {
     },
     /// Two plugins expose the same name.
     #[error(
-        "{path}: tool name {name:?} is already taken by plugin {existing:?}; set a different `prefix` in one manifest"
+        "{path}: {name:?} is already served by plugin {existing:?}; set a different `prefix` in one manifest (resource URIs must differ)"
     )]
     Collision {
         /// The plugin that was not loaded.
@@ -130,8 +141,8 @@ pub enum CallError {
         /// The limit.
         limit_bytes: usize,
     },
-    /// The plugin trapped (panic, invalid operation). The detail is for the
-    /// host log only.
+    /// The plugin trapped (panic, invalid operation) or returned something
+    /// malformed. The detail is for the host log only.
     #[error("internal error")]
     Trap {
         /// The trap message and backtrace.

@@ -56,6 +56,7 @@ pub(crate) struct CallState {
     pub(crate) scopes: CallScopes,
     pub(crate) events: Arc<dyn CallEvents>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) client: super::ClientFeatures,
 }
 
 /// The data of one `Store`: one call, or one describe at load time.
@@ -251,6 +252,17 @@ impl context::Host for StoreData {
             .list(&ns, &prefix, MAX_LIST_KEYS)
             .await
             .map_err(kv_error))
+    }
+
+    fn client_supports(&mut self, feature: context::ClientFeature) -> wasmtime::Result<bool> {
+        let Some(call) = &self.call else {
+            return Ok(false);
+        };
+        Ok(match feature {
+            context::ClientFeature::Elicitation => call.client.elicitation,
+            context::ClientFeature::Sampling => call.client.sampling,
+            context::ClientFeature::Roots => call.client.roots,
+        })
     }
 
     fn resource_updated(&mut self, uri: String) -> wasmtime::Result<()> {

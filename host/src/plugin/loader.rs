@@ -1,19 +1,20 @@
 //! Loading plugins: discovery in directories, compilation (cached), export
-//! detection, describing tools, and the registry of exposed names.
+//! detection, and describing what each serves. The registry of exposed
+//! names is in `registry.rs`.
 
 use super::bindings::exports::berth::plugin::{completion, prompts, resources, tools};
-use super::convert::{ToolInfo, tool_info, valid_tool_name};
+use super::convert::{ToolInfo, tool_info};
 use super::error::LoadError;
 use super::host::StoreData;
 use super::manifest::Manifest;
+use super::surface;
 use super::{Runtime, engine};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
 /// The export name of the tools interface.
-const TOOLS_INTERFACE: &str = "berth:plugin/tools@0.1.0";
+const TOOLS_INTERFACE: &str = "berth:plugin/tools@0.2.0";
 
 /// Which berth interfaces a component exports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +42,15 @@ pub struct Plugin {
     pub(crate) call_tool: Option<ComponentExportIndex>,
     pub(crate) exports: Exports,
     pub(crate) tools: Vec<Arc<ToolInfo>>,
+    pub(crate) resources_api: Option<resources::GuestIndices>,
+    pub(crate) prompts_api: Option<prompts::GuestIndices>,
+    pub(crate) completion_api: Option<completion::GuestIndices>,
+    /// Resources listed when it loaded (they route reads by exact URI).
+    pub(crate) static_resources: Vec<rmcp::model::Resource>,
+    /// Its resource templates.
+    pub(crate) templates: Vec<rmcp::model::ResourceTemplate>,
+    /// Its prompts, as it described them.
+    pub(crate) prompts: Vec<Arc<PromptInfo>>,
     pub(crate) imports: Vec<String>,
     /// The version on disk this was loaded from.
     pub(crate) stamp: super::reload::FileStamp,
@@ -77,6 +87,21 @@ impl Plugin {
         &self.imports
     }
 
+    /// Its prompts, as it described them.
+    pub fn prompts(&self) -> &[Arc<PromptInfo>] {
+        &self.prompts
+    }
+
+    /// Its resource templates.
+    pub fn templates(&self) -> &[rmcp::model::ResourceTemplate] {
+        &self.templates
+    }
+
+    /// The resources it listed when it loaded.
+    pub fn static_resources(&self) -> &[rmcp::model::Resource] {
+        &self.static_resources
+    }
+
     /// The prefix of its exposed names.
     pub fn prefix(&self) -> &str {
         self.manifest.prefix.as_deref().unwrap_or(&self.name)
@@ -91,86 +116,13 @@ impl Plugin {
     }
 }
 
-/// A tool as served: its exposed name, plugin and descriptor.
-#[derive(Clone)]
-pub struct ToolEntry {
-    /// The exposed name, `<prefix>_<tool>`.
-    pub name: Arc<str>,
-    /// The plugin serving it.
-    pub plugin: Arc<Plugin>,
-    /// Its descriptor.
-    pub info: Arc<ToolInfo>,
-}
-
-/// Every loaded plugin and every exposed tool name.
-#[derive(Default, Clone)]
-pub struct Registry {
-    plugins: BTreeMap<Arc<str>, Arc<Plugin>>,
-    tools: BTreeMap<Arc<str>, ToolEntry>,
-}
-
-impl Registry {
-    /// Adds a plugin.
-    ///
-    /// # Errors
-    /// [`LoadError::DuplicateName`] or [`LoadError::Collision`]; the
-    /// registry is unchanged then.
-    pub fn add(&mut self, plugin: Arc<Plugin>) -> Result<(), LoadError> {
-        if self.plugins.contains_key(&plugin.name) {
-            return Err(LoadError::DuplicateName {
-                path: plugin.path.clone(),
-                name: plugin.name.to_string(),
-            });
-        }
-        let mut entries = Vec::with_capacity(plugin.tools.len());
-        for info in &plugin.tools {
-            let name: Arc<str> = Arc::from(plugin.exposed_name(&info.name));
-            if let Some(existing) = self.tools.get(&name) {
-                return Err(LoadError::Collision {
-                    path: plugin.path.clone(),
-                    name: name.to_string(),
-                    existing: existing.plugin.name.to_string(),
-                });
-            }
-            if !valid_tool_name(&name) {
-                return Err(LoadError::InvalidTool {
-                    path: plugin.path.clone(),
-                    tool: info.name.clone(),
-                    reason: format!("exposed name {name:?} is not a valid tool name"),
-                });
-            }
-            entries.push(ToolEntry {
-                name,
-                plugin: plugin.clone(),
-                info: info.clone(),
-            });
-        }
-        for e in entries {
-            self.tools.insert(e.name.clone(), e);
-        }
-        self.plugins.insert(plugin.name.clone(), plugin);
-        Ok(())
-    }
-
-    /// A tool by exposed name.
-    pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
-        self.tools.get(name)
-    }
-
-    /// All tools, sorted by exposed name.
-    pub fn tools(&self) -> impl ExactSizeIterator<Item = &ToolEntry> {
-        self.tools.values()
-    }
-
-    /// All plugins, sorted by name.
-    pub fn plugins(&self) -> impl ExactSizeIterator<Item = &Arc<Plugin>> {
-        self.plugins.values()
-    }
-
-    /// Number of tools.
-    pub fn tool_count(&self) -> usize {
-        self.tools.len()
-    }
+/// A plugin's prompt.
+#[derive(Debug, Clone)]
+pub struct PromptInfo {
+    /// Name inside the plugin.
+    pub name: String,
+    /// Its descriptor (under the plugin-side name).
+    pub(crate) descriptor: prompts::Prompt,
 }
 
 /// The `*.wasm` files directly in `dirs`, in name order per directory.
@@ -256,17 +208,34 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         let iface = component.get_export_index(None, TOOLS_INTERFACE)?;
         component.get_export_index(Some(&iface), "call-tool")
     });
+    let resources_api = resources::GuestIndices::new(&pre).ok();
+    let prompts_api = prompts::GuestIndices::new(&pre).ok();
+    let completion_api = completion::GuestIndices::new(&pre).ok();
     let exports = Exports {
         tools: tools_api.is_some(),
-        resources: resources::GuestIndices::new(&pre).is_ok(),
-        prompts: prompts::GuestIndices::new(&pre).is_ok(),
-        completion: completion::GuestIndices::new(&pre).is_ok(),
+        resources: resources_api.is_some(),
+        prompts: prompts_api.is_some(),
+        completion: completion_api.is_some(),
     };
     if exports == Exports::default() {
         let found: Vec<String> = ty
             .exports(&runtime.engine)
             .map(|(n, _)| n.to_owned())
             .collect();
+        let ours: Vec<&String> = found
+            .iter()
+            .filter(|n| n.starts_with("berth:plugin/"))
+            .collect();
+        if !ours.is_empty() {
+            return Err(LoadError::WrongVersion {
+                path: path.to_owned(),
+                found: ours
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         return Err(LoadError::NotAPlugin {
             path: path.to_owned(),
             found: if found.is_empty() {
@@ -292,11 +261,24 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         call_tool,
         exports,
         tools: Vec::new(),
+        resources_api,
+        prompts_api,
+        completion_api,
+        static_resources: Vec::new(),
+        templates: Vec::new(),
+        prompts: Vec::new(),
         imports,
         stamp,
     };
-    if let Some(api) = &plugin.tools_api {
-        let described = describe(runtime, &plugin, api).await?;
+    let described = describe(runtime, &plugin).await?;
+    describe_surface(
+        &mut plugin,
+        described.resources,
+        described.templates,
+        described.prompts,
+    )?;
+    if plugin.tools_api.is_some() {
+        let described = described.tools;
         let mut seen = std::collections::HashSet::new();
         for t in described {
             let tool_name = t.name.clone();
@@ -318,22 +300,103 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
     Ok(plugin)
 }
 
-async fn describe(
-    runtime: &Runtime,
-    plugin: &Plugin,
-    api: &tools::GuestIndices,
-) -> Result<Vec<tools::Tool>, LoadError> {
+/// What a plugin said it serves when it loaded.
+#[derive(Default)]
+struct Described {
+    tools: Vec<tools::Tool>,
+    resources: Vec<resources::Resource>,
+    templates: Vec<resources::ResourceTemplate>,
+    prompts: Vec<prompts::Prompt>,
+}
+
+async fn describe(runtime: &Runtime, plugin: &Plugin) -> Result<Described, LoadError> {
     let fail = |reason: String| LoadError::Describe {
         path: plugin.path.clone(),
         reason,
     };
-    let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
-    let result = async {
-        let instance = plugin.pre.instantiate_async(&mut store).await?;
-        let guest = api.load(&mut store, &instance)?;
-        guest.call_list_tools(&mut store).await
+    let mut described = Described::default();
+    // A fresh instance for each list, as for calls.
+    if let Some(api) = &plugin.tools_api {
+        let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
+        let result = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            api.load(&mut store, &instance)?
+                .call_list_tools(&mut store)
+                .await
+        }
+        .await;
+        output.log(&plugin.name);
+        described.tools = result.map_err(|e| fail(format!("{e:#}")))?;
     }
-    .await;
-    output.log(&plugin.name);
-    result.map_err(|e| fail(format!("{e:#}")))
+    if let Some(api) = &plugin.resources_api {
+        let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
+        let result = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            let guest = api.load(&mut store, &instance)?;
+            let templates = guest.call_list_resource_templates(&mut store).await?;
+            let resources = guest.call_list_resources(&mut store).await?;
+            Ok::<_, wasmtime::Error>((resources, templates))
+        }
+        .await;
+        output.log(&plugin.name);
+        (described.resources, described.templates) = result.map_err(|e| fail(format!("{e:#}")))?;
+    }
+    if let Some(api) = &plugin.prompts_api {
+        let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
+        let result = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            api.load(&mut store, &instance)?
+                .call_list_prompts(&mut store)
+                .await
+        }
+        .await;
+        output.log(&plugin.name);
+        described.prompts = result.map_err(|e| fail(format!("{e:#}")))?;
+    }
+    Ok(described)
+}
+
+/// Checks and keeps the resources, templates and prompts a plugin listed.
+fn describe_surface(
+    plugin: &mut Plugin,
+    resources: Vec<resources::Resource>,
+    templates: Vec<resources::ResourceTemplate>,
+    prompts: Vec<prompts::Prompt>,
+) -> Result<(), LoadError> {
+    let invalid = |what: &str, reason: String| LoadError::InvalidTool {
+        path: plugin.path.clone(),
+        tool: what.to_owned(),
+        reason,
+    };
+    let mut seen = std::collections::HashSet::new();
+    for r in resources {
+        if r.uri.is_empty() || !r.uri.contains(':') {
+            return Err(invalid(&r.uri, "a resource URI needs a scheme".to_owned()));
+        }
+        if !seen.insert(r.uri.clone()) {
+            return Err(invalid(&r.uri, "listed twice".to_owned()));
+        }
+        plugin.static_resources.push(surface::resource(r));
+    }
+    for t in templates {
+        surface::check_template(&t.uri_template).map_err(|e| invalid(&t.uri_template, e))?;
+        if !seen.insert(t.uri_template.clone()) {
+            return Err(invalid(&t.uri_template, "listed twice".to_owned()));
+        }
+        plugin.templates.push(surface::template(t));
+    }
+    let mut names = std::collections::HashSet::new();
+    for p in prompts {
+        if p.name.is_empty() || !names.insert(p.name.clone()) {
+            return Err(invalid(
+                &p.name,
+                "prompt names must be non-empty and unique".to_owned(),
+            ));
+        }
+        plugin.prompts.push(Arc::new(PromptInfo {
+            name: p.name.clone(),
+            descriptor: p,
+        }));
+    }
+    Ok(())
 }

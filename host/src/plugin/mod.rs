@@ -1,4 +1,5 @@
-//! The plugin runtime: WebAssembly components served as MCP tools.
+//! The plugin runtime: WebAssembly components served as MCP tools,
+//! resources, prompts and completions.
 //!
 //! Owns the wasmtime engine and linker, plugin loading and the registry of
 //! exposed names, the per-call sandbox (fresh `Store`, memory limit, epoch
@@ -12,23 +13,25 @@ mod convert;
 mod engine;
 mod error;
 mod host;
+mod invoke;
 mod loader;
 mod manifest;
+mod registry;
 mod reload;
+mod surface;
 
 pub use convert::ToolInfo;
 pub use error::{CallError, LoadError, RuntimeError};
-pub use loader::{Exports, Plugin, Registry, ToolEntry, discover};
+pub use invoke::CompletionRef;
+pub use loader::{Exports, Plugin, PromptInfo, discover};
 pub use manifest::{DirGrant, Grants, Limits, MAX_DEADLINE_MS, MAX_MEMORY_MB, Manifest};
+pub use registry::{PromptEntry, Registry, ToolEntry, match_template};
 pub use reload::{FileStamp, Reloaded};
+pub use surface::{ClientFeatures, InputAnswers, InputRequest, InputRequired, Outcome};
 
 use crate::auth::Principal;
 use crate::kv::{ScopeKey, SharedKv};
 use crate::level::LogLevel;
-use bindings::berth::plugin::types as wit;
-use bindings::exports::berth::plugin::tools::CallResult as CallToolOutput;
-use host::CallState;
-use rmcp::model::CallToolResult;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -79,10 +82,40 @@ pub trait CallEvents: Send + Sync {
 /// Something that changed in what the plugins serve, for subscribers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// The set of tools changed (a plugin was added, replaced or removed).
-    ToolsListChanged,
+    /// The lists of tools, resources or prompts changed (a plugin was
+    /// added, replaced or removed).
+    ListsChanged(Lists),
     /// A plugin said the resource at this URI changed.
     ResourceUpdated(Arc<str>),
+}
+
+/// Which lists changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lists {
+    /// `tools/list`
+    pub tools: bool,
+    /// `resources/list` and `resources/templates/list`
+    pub resources: bool,
+    /// `prompts/list`
+    pub prompts: bool,
+}
+
+impl Lists {
+    /// Every list a plugin with `exports` serves.
+    pub fn add(&mut self, exports: Exports) {
+        self.tools |= exports.tools;
+        self.resources |= exports.resources;
+        self.prompts |= exports.prompts;
+    }
+
+    /// Every list.
+    pub fn all() -> Self {
+        Self {
+            tools: true,
+            resources: true,
+            prompts: true,
+        }
+    }
 }
 
 /// Changes buffered per subscriber before a slow one starts missing them.
@@ -107,6 +140,8 @@ pub struct CallContext {
     pub events: Arc<dyn CallEvents>,
     /// Cancelled when the client cancels the request.
     pub cancel: CancellationToken,
+    /// What the client can be asked.
+    pub client: ClientFeatures,
 }
 
 pub(crate) struct Runtime {
@@ -188,10 +223,13 @@ impl PluginHost {
     pub fn register(&self, plugin: Arc<Plugin>) -> Result<(), LoadError> {
         let mut guard = self.registry.write().unwrap_or_else(|p| p.into_inner());
         let mut registry = Registry::clone(&guard);
+        let exports = plugin.exports;
         registry.add(plugin)?;
         *guard = Arc::new(registry);
         drop(guard);
-        self.announce(Change::ToolsListChanged);
+        let mut lists = Lists::default();
+        lists.add(exports);
+        self.announce(Change::ListsChanged(lists));
         Ok(())
     }
 
@@ -201,78 +239,5 @@ impl PluginHost {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    /// Calls a tool in a fresh sandbox.
-    ///
-    /// # Errors
-    /// [`CallError`]: the plugin's own error, a limit, a trap, or
-    /// cancellation.
-    pub async fn call_tool(
-        &self,
-        entry: &ToolEntry,
-        arguments: String,
-        cx: CallContext,
-    ) -> Result<CallToolResult, CallError> {
-        let plugin = &entry.plugin;
-        let Some(call_tool) = &plugin.call_tool else {
-            return Err(CallError::NotFound(entry.name.to_string()));
-        };
-        let cancel = cx.cancel.clone();
-        let _permit = tokio::select! {
-            p = self.runtime.permits.acquire() => p.map_err(|_| CallError::Cancelled)?,
-            () = cancel.cancelled() => return Err(CallError::Cancelled),
-        };
-        let limits = plugin.manifest.limits;
-        let call = CallState {
-            principal: cx.principal,
-            scopes: cx.scopes,
-            events: cx.events,
-            cancel: cx.cancel,
-        };
-        let (mut store, output) = engine::store(&self.runtime, plugin, Some(call))
-            .map_err(|detail| CallError::Trap { detail })?;
-        let grace = self.runtime.options.cancel_grace;
-        let outcome = {
-            let run = async {
-                let instance = plugin.pre.instantiate_async(&mut store).await?;
-                let func = instance
-                    .get_typed_func::<(&str, &str), (Result<CallToolOutput, wit::Error>,)>(
-                        &mut store, call_tool,
-                    )?;
-                let (result,) = func
-                    .call_async(&mut store, (&entry.info.name, &arguments))
-                    .await?;
-                Ok::<_, wasmtime::Error>(result)
-            };
-            tokio::select! {
-                r = run => Some(r),
-                () = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => None,
-            }
-        };
-        output.log(&plugin.name);
-        let data = store.data();
-        match outcome {
-            None => Err(CallError::Cancelled),
-            Some(Ok(Ok(result))) => convert::call_result(result).map_err(|detail| {
-                tracing::error!(plugin = %plugin.name, tool = %entry.info.name, %detail, "plugin returned an invalid result");
-                CallError::Trap { detail }
-            }),
-            Some(Ok(Err(e))) => Err(match e {
-                wit::Error::InvalidParams(m) => CallError::InvalidParams(m),
-                wit::Error::NotFound(m) => CallError::NotFound(m),
-                wit::Error::Denied(m) => CallError::Denied(m),
-                wit::Error::Failed(m) => CallError::Failed(m),
-            }),
-            Some(Err(_)) if data.deadline_hit => Err(CallError::Deadline {
-                limit: limits.deadline,
-            }),
-            Some(Err(_)) if data.limiter.hit => Err(CallError::Memory {
-                limit_bytes: limits.memory_bytes,
-            }),
-            Some(Err(trap)) => Err(CallError::Trap {
-                detail: format!("{trap:?}"),
-            }),
-        }
     }
 }

@@ -3,8 +3,9 @@
 //! ones, then swaps the registry in one step. Calls in flight hold their
 //! plugin and finish on the version they started with.
 
-use super::loader::{Plugin, Registry, discover};
-use super::{Change, LoadError, PluginHost};
+use super::loader::{Plugin, discover};
+use super::registry::Registry;
+use super::{Change, Lists, LoadError, PluginHost};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,16 +88,23 @@ impl PluginHost {
                 out.errors.push(e);
             }
         }
-        let removed = current
-            .plugins()
-            .filter(|p| !next.plugins().any(|n| Arc::ptr_eq(n, p)))
-            .count();
-        if removed > 0 {
-            out.changed = true;
+        // Which lists changed: those of every plugin added, replaced or
+        // removed.
+        let mut lists = Lists::default();
+        for p in current.plugins() {
+            if !next.plugins().any(|n| Arc::ptr_eq(n, p)) {
+                lists.add(p.exports);
+            }
         }
+        for p in next.plugins() {
+            if !current.plugins().any(|c| Arc::ptr_eq(c, p)) {
+                lists.add(p.exports);
+            }
+        }
+        out.changed |= lists != Lists::default();
         if out.changed {
             *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
-            self.announce(Change::ToolsListChanged);
+            self.announce(Change::ListsChanged(lists));
         }
         Ok(out)
     }

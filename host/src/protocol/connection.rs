@@ -6,14 +6,24 @@ use super::jsonrpc::RequestId;
 use super::streams::StreamLog;
 use crate::auth::Principal;
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
+use crate::plugin::ClientFeatures;
 use crate::session::{LegacySession, SessionId, SessionValue, TransportKind};
+use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// Most requests one connection may have in flight.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// Most requests the server may have sent one connection and await.
+const MAX_ASKED: usize = 256;
+
+/// The client's answer to a request the server sent: its result, or its
+/// error object.
+pub type Answer = Result<Value, Value>;
 
 /// Where server-to-client messages for a request go: a channel (the stdio
 /// writer, a response stream), a session's resumable stream, or nowhere
@@ -34,6 +44,11 @@ pub enum Outbound {
 }
 
 impl Outbound {
+    /// Whether messages sent here reach the client.
+    pub fn reaches_client(&self) -> bool {
+        !matches!(self, Self::Discard)
+    }
+
     /// Wraps a channel.
     pub fn new(tx: mpsc::Sender<String>) -> Self {
         Self::Channel(tx)
@@ -77,6 +92,9 @@ pub struct Connection {
     streams: StreamLog,
     preset_id: Option<SessionId>,
     primary_stream: OnceLock<u64>,
+    /// Requests sent to the client, awaiting its answer.
+    asked: Mutex<HashMap<RequestId, oneshot::Sender<Answer>>>,
+    next_ask: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -96,6 +114,8 @@ impl Connection {
             streams: StreamLog::default(),
             preset_id: None,
             primary_stream: OnceLock::new(),
+            asked: Mutex::new(HashMap::new()),
+            next_ask: AtomicU64::new(1),
         }
     }
 
@@ -160,6 +180,54 @@ impl Connection {
             .map(|s| (s.protocol_version, s.log_level))
     }
 
+    /// What the legacy session's client declared it can be asked.
+    pub fn legacy_features(&self) -> ClientFeatures {
+        lock(&self.legacy)
+            .as_ref()
+            .map(|s| ClientFeatures::from_capabilities(&s.client_capabilities))
+            .unwrap_or_default()
+    }
+
+    /// Whether the legacy session's client can be asked anything at all.
+    pub fn can_be_asked(&self) -> bool {
+        self.legacy_features() != ClientFeatures::default()
+    }
+
+    /// Whether the legacy session subscribed to `uri`.
+    pub fn is_subscribed(&self, uri: &str) -> bool {
+        lock(&self.legacy)
+            .as_ref()
+            .is_some_and(|s| s.subscriptions.contains(uri))
+    }
+
+    /// Registers a request to send to the client; returns its id and the
+    /// receiver of the answer. `None` when too many are outstanding.
+    pub fn ask(&self) -> Option<(RequestId, oneshot::Receiver<Answer>)> {
+        let mut asked = lock(&self.asked);
+        if asked.len() >= MAX_ASKED {
+            return None;
+        }
+        let n = self.next_ask.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::String(format!("berth-{n}"));
+        let (tx, rx) = oneshot::channel();
+        asked.insert(id.clone(), tx);
+        Some((id, rx))
+    }
+
+    /// Forgets a request sent to the client (answered elsewhere, or given
+    /// up on).
+    pub fn forget(&self, id: &RequestId) {
+        lock(&self.asked).remove(id);
+    }
+
+    /// Delivers the client's answer; false if nothing awaits that id.
+    pub fn answer(&self, id: &RequestId, answer: Answer) -> bool {
+        match lock(&self.asked).remove(id) {
+            Some(tx) => tx.send(answer).is_ok(),
+            None => false,
+        }
+    }
+
     /// Whether the legacy session asked for log messages
     /// (`logging/setLevel`).
     pub fn wants_logs(&self) -> bool {
@@ -213,6 +281,7 @@ impl Connection {
         for token in lock(&self.in_flight).values() {
             token.cancel();
         }
+        lock(&self.asked).clear();
         self.streams.close_all();
         if let Some(scope) = self.legacy_scope()
             && let Err(e) = self.kv.drop_scope(&scope).await

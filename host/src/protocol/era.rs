@@ -8,6 +8,7 @@
 
 use super::error::RpcError;
 use crate::level::LogLevel;
+use crate::plugin::ClientFeatures;
 use serde_json::{Map, Value};
 
 /// Legacy versions, newest first (negotiated by `initialize`).
@@ -63,6 +64,8 @@ pub struct RequestCx {
     pub log_level: Option<LogLevel>,
     /// The progress token, if the client asked for progress.
     pub progress_token: Option<Value>,
+    /// What the client declared it can be asked.
+    pub client: ClientFeatures,
 }
 
 /// The `_meta` object of a request's params, if any.
@@ -102,12 +105,10 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
             requested: requested.to_owned(),
             supported: MODERN_VERSIONS,
         })?;
-    if !meta
+    let capabilities = meta
         .get(META_CLIENT_CAPABILITIES)
-        .is_some_and(Value::is_object)
-    {
-        return Err(missing(META_CLIENT_CAPABILITIES));
-    }
+        .filter(|c| c.is_object())
+        .ok_or_else(|| missing(META_CLIENT_CAPABILITIES))?;
     let log_level = match meta.get(META_LOG_LEVEL) {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_str().and_then(LogLevel::parse).ok_or_else(|| {
@@ -119,6 +120,7 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
         protocol_version,
         log_level,
         progress_token: progress_token(params),
+        client: ClientFeatures::from_capabilities(capabilities),
     })
 }
 

@@ -23,6 +23,8 @@ pub mod code {
     pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
     /// The requested protocol version is not supported (2026-07-28).
     pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+    /// No resource at the URI (legacy revisions; 2026-07-28 uses −32602).
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
 }
 
 /// A protocol-level failure, answered as a JSON-RPC error.
@@ -51,6 +53,19 @@ pub enum RpcError {
     /// Something failed inside the host; details are only in the host log.
     #[error("internal error")]
     Internal,
+    /// A plugin reported a failure meant for the client (−32603 with its
+    /// message).
+    #[error("{0}")]
+    Failed(String),
+    /// No resource at `uri`: −32002 for legacy sessions, −32602 for
+    /// 2026-07-28 (SEP-2164); the URI travels in `data`.
+    #[error("resource not found: {uri}")]
+    ResourceNotFound {
+        /// The URI asked for.
+        uri: String,
+        /// Whether the request is legacy.
+        legacy: bool,
+    },
     /// An HTTP header disagrees with the body.
     #[error("header {header} does not match the request body")]
     HeaderMismatch {
@@ -81,7 +96,9 @@ impl RpcError {
             Self::InvalidRequest(_) | Self::TooManySessions(_) => code::INVALID_REQUEST,
             Self::MethodNotFound(_) => code::METHOD_NOT_FOUND,
             Self::InvalidParams(_) | Self::MalformedMeta(_) => code::INVALID_PARAMS,
-            Self::Internal => code::INTERNAL_ERROR,
+            Self::Internal | Self::Failed(_) => code::INTERNAL_ERROR,
+            Self::ResourceNotFound { legacy: true, .. } => code::RESOURCE_NOT_FOUND,
+            Self::ResourceNotFound { legacy: false, .. } => code::INVALID_PARAMS,
             Self::HeaderMismatch { .. } => code::HEADER_MISMATCH,
             Self::MissingClientCapability { .. } => code::MISSING_CLIENT_CAPABILITY,
             Self::UnsupportedVersion { .. } => code::UNSUPPORTED_PROTOCOL_VERSION,
@@ -97,6 +114,8 @@ impl RpcError {
             Self::MethodNotFound(m) => format!("Method not found: {m}"),
             Self::InvalidParams(m) | Self::MalformedMeta(m) => m.clone(),
             Self::Internal => "Internal error".to_owned(),
+            Self::Failed(m) => m.clone(),
+            Self::ResourceNotFound { uri, .. } => format!("Resource not found: {uri}"),
             Self::HeaderMismatch { header } => format!("Header mismatch: {header}"),
             Self::MissingClientCapability { .. } => "Missing required client capability".to_owned(),
             Self::UnsupportedVersion { .. } => "Unsupported protocol version".to_owned(),
@@ -104,6 +123,7 @@ impl RpcError {
         let data = match self {
             Self::Parse(detail) => Some(json!({ "detail": detail })),
             Self::HeaderMismatch { header } => Some(json!({ "header": header })),
+            Self::ResourceNotFound { uri, .. } => Some(json!({ "uri": uri })),
             Self::MissingClientCapability { required } => {
                 Some(json!({ "requiredCapabilities": required }))
             }

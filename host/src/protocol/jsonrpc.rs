@@ -65,6 +65,8 @@ pub enum Incoming {
     Response {
         /// The id it answers.
         id: Option<RequestId>,
+        /// Its result, or its error object.
+        outcome: Result<Value, Value>,
     },
 }
 
@@ -135,13 +137,40 @@ pub fn parse(text: &str) -> Result<Incoming, Rejected> {
         Some(_) => Err(reject(RpcError::InvalidRequest(
             "method must be a string".to_owned(),
         ))),
-        None if obj.contains_key("result") || obj.contains_key("error") => {
-            Ok(Incoming::Response { id })
-        }
-        None => Err(reject(RpcError::InvalidRequest(
-            "a request needs a method".to_owned(),
-        ))),
+        None => match (obj.remove("result"), obj.remove("error")) {
+            (Some(result), None) => Ok(Incoming::Response {
+                id,
+                outcome: Ok(result),
+            }),
+            (None, Some(error)) => Ok(Incoming::Response {
+                id,
+                outcome: Err(error),
+            }),
+            (Some(_), Some(_)) => Err(reject(RpcError::InvalidRequest(
+                "a response has a result or an error, not both".to_owned(),
+            ))),
+            (None, None) => Err(reject(RpcError::InvalidRequest(
+                "a request needs a method".to_owned(),
+            ))),
+        },
     }
+}
+
+/// A request from the server to the client.
+pub fn request(id: &RequestId, method: &str, params: &Value) -> String {
+    #[derive(Serialize)]
+    struct RequestOut<'a> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        method: &'a str,
+        params: &'a Value,
+    }
+    to_text(&RequestOut {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    })
 }
 
 #[derive(Serialize)]

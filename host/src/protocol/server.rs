@@ -5,16 +5,19 @@
 use super::connection::{Connection, Outbound};
 use super::era::{self, Era, RequestCx};
 use super::error::RpcError;
+use super::events::RequestEvents;
 use super::jsonrpc::{self, Incoming, RequestId};
 use super::metrics::CallMetrics;
-use crate::kv::SharedKv;
+use super::seal::{self, SealKey};
+use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use crate::level::LogLevel;
-use crate::plugin::PluginHost;
+use crate::plugin::{CallContext, CallScopes, PluginHost};
 use crate::session::{
     CloseReason, HandleStore, LegacySession, SessionId, SessionLimits, SessionManager,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Settings of the protocol engine.
@@ -28,6 +31,12 @@ pub struct ServerOptions {
     pub page_size: usize,
     /// How long clients may cache list results (modern `ttlMs`).
     pub list_ttl_ms: u64,
+    /// The key that signs `requestState` (share it between nodes).
+    pub input_key: SealKey,
+    /// How long a modern client has to retry with its answers.
+    pub input_ttl: Duration,
+    /// How long a legacy client has to answer a question.
+    pub input_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -37,6 +46,16 @@ impl Default for ServerOptions {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             page_size: 100,
             list_ttl_ms: 60_000,
+            input_key: seal::random_key().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "no OS randomness for the requestState key; using a key derived from the clock");
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                use sha2::Digest as _;
+                sha2::Sha256::digest(format!("{nanos}:{}", std::process::id())).into()
+            }),
+            input_ttl: super::input::DEFAULT_INPUT_TTL,
+            input_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -159,8 +178,11 @@ impl Server {
         out: &Outbound,
     ) -> Option<Reply> {
         match incoming {
-            Incoming::Response { id } => {
-                tracing::debug!(?id, "ignoring a response to no request of ours");
+            Incoming::Response { id, outcome } => {
+                match id {
+                    Some(id) if conn.answer(&id, outcome) => {}
+                    id => tracing::debug!(?id, "ignoring a response to no request of ours"),
+                }
                 None
             }
             Incoming::Notification { method, params } => {
@@ -234,6 +256,7 @@ impl Server {
                 protocol_version,
                 log_level: Some(log_level),
                 progress_token: era::progress_token(&params),
+                client: conn.legacy_features(),
             }
         } else if method == "ping" {
             return Ok(json!({}));
@@ -259,6 +282,14 @@ impl Server {
             (Era::Modern, "server/discover") => self.discover(),
             (_, "tools/list") => self.list_tools(&req)?,
             (_, "tools/call") => self.call_tool(req).await?,
+            (_, "resources/list") => self.list_resources(&req).await?,
+            (_, "resources/templates/list") => self.list_templates(&req)?,
+            (_, "resources/read") => self.read_resource(&req).await?,
+            (Era::Legacy, "resources/subscribe") => subscribe(conn, &req.params, true)?,
+            (Era::Legacy, "resources/unsubscribe") => subscribe(conn, &req.params, false)?,
+            (_, "prompts/list") => self.list_prompts(&req)?,
+            (_, "prompts/get") => self.get_prompt(&req).await?,
+            (_, "completion/complete") => self.complete(&req).await?,
             (Era::Modern, "subscriptions/listen") => self.listen(&req).await?,
             (Era::Legacy, "logging/setLevel") => set_level(conn, &req.params)?,
             (_, other) => return Err(RpcError::MethodNotFound(other.to_owned())),
@@ -280,7 +311,45 @@ impl Server {
     }
 
     fn capabilities() -> Value {
-        json!({ "tools": { "listChanged": true }, "logging": {} })
+        json!({
+            "tools": { "listChanged": true },
+            "resources": { "subscribe": true, "listChanged": true },
+            "prompts": { "listChanged": true },
+            "completions": {},
+            "logging": {},
+        })
+    }
+
+    /// What a plugin call of this request may reach: the caller, its
+    /// scopes, where its logs and progress go, what the client can be
+    /// asked.
+    pub(super) fn call_context(&self, req: &Request<'_>, session: Option<ScopeKey>) -> CallContext {
+        let principal = req.conn.principal().clone();
+        let user = ScopeKey {
+            tenant: principal.tenant.clone(),
+            scope: ScopeId::User(principal.subject.clone()),
+        };
+        let events = Arc::new(RequestEvents {
+            out: req.out.clone(),
+            log_level: req.cx.log_level,
+            progress_token: req.cx.progress_token.clone(),
+        });
+        CallContext {
+            principal,
+            scopes: CallScopes { session, user },
+            events,
+            cancel: req.cancel.clone(),
+            client: req.cx.client,
+        }
+    }
+
+    /// The session scope of a request that takes no handle: the legacy
+    /// session's, if any.
+    pub(super) fn connection_scope(req: &Request<'_>) -> Option<ScopeKey> {
+        match req.cx.era {
+            Era::Legacy => req.conn.legacy_scope(),
+            Era::Modern => None,
+        }
     }
 
     fn initialize(
@@ -340,6 +409,34 @@ impl Server {
             "cacheScope": "public",
         })
     }
+}
+
+/// Most resources one legacy session may subscribe to.
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
+fn subscribe(conn: &Connection, params: &Map<String, Value>, on: bool) -> Result<Value, RpcError> {
+    let uri = params
+        .get("uri")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| RpcError::InvalidParams("uri must be a non-empty string".to_owned()))?;
+    conn.with_legacy(|s| match s {
+        Some(s) if on => {
+            if s.subscriptions.len() >= MAX_SUBSCRIPTIONS && !s.subscriptions.contains(uri) {
+                return Err(RpcError::InvalidParams(format!(
+                    "at most {MAX_SUBSCRIPTIONS} resource subscriptions per session"
+                )));
+            }
+            s.subscriptions.insert(uri.to_owned());
+            Ok(())
+        }
+        Some(s) => {
+            s.subscriptions.remove(uri);
+            Ok(())
+        }
+        None => Ok(()),
+    })?;
+    Ok(json!({}))
 }
 
 fn set_level(conn: &Connection, params: &Map<String, Value>) -> Result<Value, RpcError> {

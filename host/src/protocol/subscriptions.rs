@@ -2,10 +2,11 @@
 //! is a stream of the change notifications the client asked for, each
 //! tagged with the subscription's id.
 
+use super::connection::Connection;
 use super::error::RpcError;
 use super::jsonrpc;
 use super::server::{Request, Server};
-use crate::plugin::Change;
+use crate::plugin::{Change, Lists};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -15,7 +16,7 @@ const MAX_RESOURCE_SUBSCRIPTIONS: usize = 1000;
 
 /// The `notifications` filter of a listen request, as berth honours it.
 struct Filter {
-    tools: bool,
+    lists: Lists,
     resources: Vec<String>,
 }
 
@@ -23,7 +24,7 @@ impl Filter {
     fn parse(params: &Map<String, Value>) -> Result<Self, RpcError> {
         let Some(filter) = params.get("notifications") else {
             return Ok(Self {
-                tools: false,
+                lists: Lists::default(),
                 resources: Vec::new(),
             });
         };
@@ -50,18 +51,28 @@ impl Filter {
                 "at most {MAX_RESOURCE_SUBSCRIPTIONS} resource subscriptions per stream"
             )));
         }
+        let on = |k: &str| filter.get(k) == Some(&Value::Bool(true));
         Ok(Self {
-            tools: filter.get("toolsListChanged") == Some(&Value::Bool(true)),
+            lists: Lists {
+                tools: on("toolsListChanged"),
+                prompts: on("promptsListChanged"),
+                resources: on("resourcesListChanged"),
+            },
             resources,
         })
     }
 
-    /// What is acknowledged: only what berth delivers. Prompt and
-    /// resource list changes come with the plugins that can change them.
+    /// What is acknowledged: what berth delivers of what was asked.
     fn acknowledged(&self) -> Value {
         let mut ack = Map::new();
-        if self.tools {
-            ack.insert("toolsListChanged".to_owned(), Value::Bool(true));
+        for (on, key) in [
+            (self.lists.tools, "toolsListChanged"),
+            (self.lists.prompts, "promptsListChanged"),
+            (self.lists.resources, "resourcesListChanged"),
+        ] {
+            if on {
+                ack.insert(key.to_owned(), Value::Bool(true));
+            }
         }
         if !self.resources.is_empty() {
             ack.insert("resourceSubscriptions".to_owned(), json!(self.resources));
@@ -93,46 +104,74 @@ impl Server {
                 () = req.cancel.cancelled() => return Ok(json!({})),
                 change = changes.recv() => change,
             };
-            match change {
-                Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_)) if filter.tools => {
-                    // A lagging subscriber may have missed a change: say so.
-                    req.out
-                        .send(notify("notifications/tools/list_changed", json!({})))
-                        .await;
-                }
+            let notices: Vec<(&str, Value)> = match change {
+                Ok(Change::ListsChanged(lists)) => list_notices(lists, filter.lists),
+                // A lagging subscriber may have missed a change: say so.
+                Err(RecvError::Lagged(_)) => list_notices(Lists::all(), filter.lists),
                 Ok(Change::ResourceUpdated(uri))
                     if filter.resources.iter().any(|r| **r == *uri) =>
                 {
-                    req.out
-                        .send(notify(
-                            "notifications/resources/updated",
-                            json!({ "uri": &*uri }),
-                        ))
-                        .await;
+                    vec![("notifications/resources/updated", json!({ "uri": &*uri }))]
                 }
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Ok(Change::ResourceUpdated(_)) => Vec::new(),
                 // The server is going away: end the subscription gracefully.
                 Err(RecvError::Closed) => return Ok(json!({})),
+            };
+            for (method, params) in notices {
+                req.out.send(notify(method, params)).await;
             }
         }
     }
 }
 
-/// The next change a legacy session must hear about, as the notification
-/// to send (legacy sessions get tool-list changes unasked). A lagging
-/// receiver may have missed one, so it is told the list changed. `None`
-/// when the feed is over. Cancel-safe: nothing is lost if dropped.
-pub async fn next_legacy_notice(changes: &mut broadcast::Receiver<Change>) -> Option<String> {
+/// The list-changed notifications for `changed`, of the lists in `wanted`.
+fn list_notices(changed: Lists, wanted: Lists) -> Vec<(&'static str, Value)> {
+    [
+        (
+            changed.tools && wanted.tools,
+            "notifications/tools/list_changed",
+        ),
+        (
+            changed.prompts && wanted.prompts,
+            "notifications/prompts/list_changed",
+        ),
+        (
+            changed.resources && wanted.resources,
+            "notifications/resources/list_changed",
+        ),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, m)| (m, json!({})))
+    .collect()
+}
+
+/// The next notifications a legacy session must hear: list changes
+/// (legacy sessions get them unasked) and updates of resources it
+/// subscribed to. A lagging receiver may have missed a change, so it is
+/// told every list changed. `None` when the feed is over. Cancel-safe:
+/// nothing is lost if dropped.
+pub async fn next_legacy_notices(
+    changes: &mut broadcast::Receiver<Change>,
+    conn: &Connection,
+) -> Option<Vec<String>> {
     loop {
-        match changes.recv().await {
-            Ok(Change::ToolsListChanged) | Err(RecvError::Lagged(_)) => {
-                return Some(jsonrpc::notification(
-                    "notifications/tools/list_changed",
-                    &json!({}),
-                ));
+        let notices = match changes.recv().await {
+            Ok(Change::ListsChanged(lists)) => list_notices(lists, Lists::all()),
+            Err(RecvError::Lagged(_)) => list_notices(Lists::all(), Lists::all()),
+            Ok(Change::ResourceUpdated(uri)) if conn.is_subscribed(&uri) => {
+                vec![("notifications/resources/updated", json!({ "uri": &*uri }))]
             }
-            Ok(Change::ResourceUpdated(_)) => {}
+            Ok(Change::ResourceUpdated(_)) => continue,
             Err(RecvError::Closed) => return None,
+        };
+        if !notices.is_empty() {
+            return Some(
+                notices
+                    .into_iter()
+                    .map(|(m, p)| jsonrpc::notification(m, &p))
+                    .collect(),
+            );
         }
     }
 }

@@ -3,11 +3,12 @@
 
 use super::era::Era;
 use super::error::RpcError;
-use super::events::RequestEvents;
+use super::input::{Asked, binding};
+use super::lists::{CacheScope, list_result, page};
 use super::metrics::Outcome;
 use super::server::{Request, Server};
-use crate::kv::{ScopeId, ScopeKey};
-use crate::plugin::{CallContext, CallError, CallScopes, ToolEntry};
+use crate::kv::ScopeKey;
+use crate::plugin::{self, CallError, ToolEntry};
 use crate::session::HandleError;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
@@ -127,31 +128,15 @@ impl Server {
                     .flatten(),
             )
             .collect();
-        let start = match req.params.get("cursor") {
-            None | Some(Value::Null) => 0,
-            Some(Value::String(c)) => c
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= all.len())
-                .ok_or_else(|| RpcError::InvalidParams(format!("invalid cursor {c:?}")))?,
-            Some(_) => {
-                return Err(RpcError::InvalidParams(
-                    "cursor must be a string".to_owned(),
-                ));
-            }
-        };
-        let end = (start + self.options.page_size).min(all.len());
-        let mut result = json!({ "tools": &all[start..end] });
-        if let Some(obj) = result.as_object_mut() {
-            if end < all.len() {
-                obj.insert("nextCursor".to_owned(), json!(end.to_string()));
-            }
-            if req.cx.era == Era::Modern {
-                obj.insert("ttlMs".to_owned(), json!(self.options.list_ttl_ms));
-                obj.insert("cacheScope".to_owned(), json!("public"));
-            }
-        }
-        Ok(result)
+        let range = page(&req.params, all.len(), self.options.page_size)?;
+        Ok(list_result(
+            "tools",
+            &all,
+            range,
+            req.cx.era,
+            self.options.list_ttl_ms,
+            CacheScope::Public,
+        ))
     }
 
     pub(super) async fn call_tool(&self, mut req: Request<'_>) -> Result<Value, RpcError> {
@@ -211,7 +196,18 @@ impl Server {
                         // the plugin; the model gets what to fix.
                         let errors = entry.info.input_errors(&arguments);
                         if errors.is_empty() {
-                            self.run_plugin(&req, &entry, &arguments, session).await
+                            let bind = binding("tools/call", &name, &arguments);
+                            let text = arguments.to_string();
+                            let outcome = self
+                                .with_input(&req, &bind, |input| {
+                                    self.run_plugin(&req, &entry, &text, session.clone(), input)
+                                })
+                                .await?;
+                            match outcome {
+                                Ok(Asked::Done(result)) => result,
+                                Ok(Asked::Required(value)) => return Ok(value),
+                                Err(e) => self.tool_failure(&entry, e),
+                            }
                         } else {
                             self.metrics.count_outcome(
                                 &entry.plugin.name,
@@ -279,37 +275,25 @@ impl Server {
         &self,
         req: &Request<'_>,
         entry: &ToolEntry,
-        arguments: &Value,
+        arguments: &str,
         session: Option<ScopeKey>,
-    ) -> CallToolResult {
-        let principal = req.conn.principal().clone();
-        let user = ScopeKey {
-            tenant: principal.tenant.clone(),
-            scope: ScopeId::User(principal.subject.clone()),
-        };
-        let events = Arc::new(RequestEvents {
-            out: req.out.clone(),
-            log_level: req.cx.log_level,
-            progress_token: req.cx.progress_token.clone(),
-        });
-        let cx = CallContext {
-            principal,
-            scopes: CallScopes { session, user },
-            events,
-            cancel: req.cancel.clone(),
-        };
-        let plugin = entry.plugin.name();
-        let tool = &*entry.name;
+        input: Option<plugin::InputAnswers>,
+    ) -> Result<plugin::Outcome<CallToolResult>, CallError> {
         let started = Instant::now();
         let outcome = self
             .plugins
-            .call_tool(entry, arguments.to_string(), cx)
+            .call_tool(entry, arguments, input, self.call_context(req, session))
             .await
-            .and_then(|result| check_output(entry, result));
+            .and_then(|outcome| match outcome {
+                plugin::Outcome::Done(result) => {
+                    check_output(entry, result).map(plugin::Outcome::Done)
+                }
+                asked => Ok(asked),
+            });
         let label = match &outcome {
             // However the plugin ended, the client had given up on it.
             _ if req.cancel.is_cancelled() => Outcome::Cancelled,
-            Ok(r) if r.is_error == Some(true) => Outcome::ToolError,
+            Ok(plugin::Outcome::Done(r)) if r.is_error == Some(true) => Outcome::ToolError,
             Ok(_) => Outcome::Ok,
             Err(CallError::Deadline { .. }) => Outcome::Deadline,
             Err(CallError::Memory { .. }) => Outcome::Memory,
@@ -319,28 +303,30 @@ impl Server {
         };
         self.metrics
             .record(&entry.plugin.name, &entry.name, label, started.elapsed());
-        match outcome {
-            Ok(result) => result,
-            Err(e) => {
-                match &e {
-                    CallError::Trap { detail } => {
-                        tracing::error!(plugin, tool, %detail, "plugin trapped");
-                    }
-                    CallError::Deadline { .. } | CallError::Memory { .. } => {
-                        tracing::warn!(plugin, tool, error = %e, "plugin call stopped at a limit");
-                    }
-                    _ => tracing::debug!(plugin, tool, error = %e, "plugin call failed"),
-                }
-                let message = match e {
-                    CallError::InvalidParams(m) => format!("Invalid arguments: {m}"),
-                    CallError::Trap { .. } => format!("Internal error in tool {tool}."),
-                    CallError::Deadline { .. } | CallError::Memory { .. } => {
-                        format!("Tool {tool} was stopped: {e}.")
-                    }
-                    other => other.to_string(),
-                };
-                tool_error(message)
+        outcome
+    }
+
+    /// A failed call as the tool error the model sees; traps are masked.
+    fn tool_failure(&self, entry: &ToolEntry, e: CallError) -> CallToolResult {
+        let plugin = entry.plugin.name();
+        let tool = &*entry.name;
+        match &e {
+            CallError::Trap { detail } => {
+                tracing::error!(plugin, tool, %detail, "plugin trapped");
             }
+            CallError::Deadline { .. } | CallError::Memory { .. } => {
+                tracing::warn!(plugin, tool, error = %e, "plugin call stopped at a limit");
+            }
+            _ => tracing::debug!(plugin, tool, error = %e, "plugin call failed"),
         }
+        let message = match e {
+            CallError::InvalidParams(m) => format!("Invalid arguments: {m}"),
+            CallError::Trap { .. } => format!("Internal error in tool {tool}."),
+            CallError::Deadline { .. } | CallError::Memory { .. } => {
+                format!("Tool {tool} was stopped: {e}.")
+            }
+            other => other.to_string(),
+        };
+        tool_error(message)
     }
 }

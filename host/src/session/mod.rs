@@ -37,6 +37,8 @@ pub struct LegacySession {
     /// Whether the client chose the level (`logging/setLevel`), i.e. asked
     /// for log messages rather than getting the default.
     pub log_level_set: bool,
+    /// Resource URIs the client subscribed to (`resources/subscribe`).
+    pub subscriptions: std::collections::BTreeSet<String>,
 }
 
 impl LegacySession {
@@ -54,6 +56,7 @@ impl LegacySession {
             client_info,
             log_level: LogLevel::Info,
             log_level_set: false,
+            subscriptions: std::collections::BTreeSet::new(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::auth::Principal;
 use crate::protocol::{
-    Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc, next_legacy_notice,
+    Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc, next_legacy_notices,
 };
 use crate::session::{CloseReason, TransportKind};
 use futures_util::StreamExt;
@@ -61,9 +61,11 @@ where
         let mut changes = server.plugins().subscribe();
         let (conn, out) = (conn.clone(), out.clone());
         tokio::spawn(async move {
-            while let Some(notice) = next_legacy_notice(&mut changes).await {
+            while let Some(notices) = next_legacy_notices(&mut changes, &conn).await {
                 if conn.session_id().is_some() {
-                    out.notify(notice);
+                    for notice in notices {
+                        out.notify(notice);
+                    }
                 }
             }
         })

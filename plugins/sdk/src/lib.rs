@@ -1,7 +1,8 @@
 //! `berth-plugin`: write berth plugins in Rust.
 //!
-//! A plugin is a WebAssembly component that exports the `tools` interface of
-//! the `berth:plugin` WIT package (see `wit/` in the berth repository) and
+//! A plugin is a WebAssembly component that exports the `tools` interface
+//! (and, with the `full` feature, `resources`, `prompts` and `completion`)
+//! of the `berth:plugin` WIT package (see `wit/` in the berth repository) and
 //! imports the host's `context`. This crate generates those bindings and adds
 //! what makes a plugin short to write: tool descriptors whose input schema is
 //! derived from a Rust type, typed key-value state, and log helpers.
@@ -49,9 +50,17 @@ pub mod bindings {
     });
 }
 
+pub mod input;
 pub mod kv;
 pub mod log;
+#[cfg(feature = "full")]
+mod plugin;
+#[cfg(feature = "full")]
+pub mod prompt;
+#[cfg(feature = "full")]
+pub mod resource;
 mod tool;
+pub mod uri_template;
 
 pub use bindings::berth::plugin::context::{
     Identity, Scope, cancelled, principal, resource_updated,
@@ -61,7 +70,13 @@ pub use bindings::berth::plugin::types::{
     TextContent,
 };
 pub use bindings::exports::berth::plugin::tools::CallResult;
-pub use tool::{Tool, ToolResult, describe, dispatch, error_text, structured, text, tool};
+pub use input::{Ask, Elicited, Input, Outcome};
+#[cfg(feature = "full")]
+pub use plugin::{MAX_COMPLETIONS, Plugin, completions};
+pub use tool::{
+    Tool, ToolAsk, ToolResult, describe, dispatch, error_text, structured, text, tool,
+    tool_with_input,
+};
 
 /// Reports progress to the client (a no-op unless it asked for progress).
 pub fn progress(progress: f64, total: Option<f64>, message: Option<&str>) {
@@ -73,8 +88,15 @@ pub mod prelude {
     pub use crate::kv::{self, KvError};
     pub use crate::log;
     pub use crate::{
-        CallResult, Content, Error, Scope, Tool, ToolResult, cancelled, error_text, principal,
-        progress, structured, text, tool,
+        Ask, CallResult, Content, Elicited, Error, Input, Outcome, Scope, Tool, ToolAsk,
+        ToolResult, cancelled, error_text, principal, progress, structured, text, tool,
+        tool_with_input,
+    };
+    #[cfg(feature = "full")]
+    pub use crate::{
+        Plugin, completions,
+        prompt::{Args, Prompt, prompt, prompt_with_input},
+        resource::{Resource, Template, Vars, blob_contents, resource, template, text_contents},
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -91,6 +113,28 @@ pub mod __private {
 /// Each argument is an expression of type [`Tool`], usually built with
 /// [`tool`]. The list is evaluated on every call (each call runs in a fresh
 /// instance), so keep it to constructors.
+#[cfg(feature = "full")]
+#[macro_export]
+macro_rules! tools {
+    ($($tool:expr),* $(,)?) => {
+        struct __BerthToolsOnly;
+
+        impl $crate::Plugin for __BerthToolsOnly {
+            fn tools() -> ::std::vec::Vec<$crate::Tool> {
+                ::std::vec![$($tool),*]
+            }
+        }
+
+        $crate::export!(__BerthToolsOnly);
+    };
+}
+
+/// Exports the listed tools as this component's `tools` interface.
+///
+/// Each argument is an expression of type [`Tool`], usually built with
+/// [`tool`]. The list is evaluated on every call (each call runs in a fresh
+/// instance), so keep it to constructors.
+#[cfg(not(feature = "full"))]
 #[macro_export]
 macro_rules! tools {
     ($($tool:expr),* $(,)?) => {
@@ -104,8 +148,9 @@ macro_rules! tools {
             fn call_tool(
                 name: ::std::string::String,
                 arguments: ::std::string::String,
-            ) -> ::std::result::Result<$crate::CallResult, $crate::Error> {
-                $crate::dispatch(::std::vec![$($tool),*], &name, &arguments)
+                input: ::std::option::Option<$crate::bindings::berth::plugin::types::InputAnswers>,
+            ) -> ::std::result::Result<$crate::bindings::exports::berth::plugin::tools::ToolOutcome, $crate::Error> {
+                $crate::dispatch(::std::vec![$($tool),*], &name, &arguments, input)
             }
         }
 

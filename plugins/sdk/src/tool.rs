@@ -1,6 +1,8 @@
 //! Tool descriptors built from Rust types, and dispatch of calls to them.
 
-use crate::bindings::exports::berth::plugin::tools::{self as wit, CallResult};
+use crate::bindings::berth::plugin::types::InputAnswers;
+use crate::bindings::exports::berth::plugin::tools::{self as wit, CallResult, ToolOutcome};
+use crate::input::{Input, Outcome};
 use crate::{Content, Error, TextContent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -9,7 +11,16 @@ use serde_json::Value;
 /// What a tool handler returns: a result for the model, or an [`Error`].
 pub type ToolResult = Result<CallResult, Error>;
 
-type Handler = Box<dyn Fn(Value) -> ToolResult>;
+/// What a tool handler that may ask the client returns.
+pub type ToolAsk = Result<Outcome<CallResult>, Error>;
+
+impl From<CallResult> for Outcome<CallResult> {
+    fn from(result: CallResult) -> Self {
+        Self::Done(result)
+    }
+}
+
+type Handler = Box<dyn Fn(Value, &Input) -> ToolAsk>;
 
 /// One tool: its descriptor and its handler.
 pub struct Tool {
@@ -39,11 +50,29 @@ where
         output_schema: None,
         annotations: None,
         stateful: false,
-        handler: Box::new(move |arguments| {
+        handler: Box::new(move |arguments, _| {
             let args = serde_json::from_value::<A>(arguments)
                 .map_err(|e| Error::InvalidParams(format!("invalid arguments: {e}")))?;
-            handler(args)
+            handler(args).map(Outcome::Done)
         }),
+    }
+}
+
+/// Builds a tool that may ask the client before it answers (see
+/// [`crate::input`]). The handler gets the arguments and the answers so
+/// far; on the first round the answers are empty.
+pub fn tool_with_input<A, F>(name: &'static str, description: &'static str, handler: F) -> Tool
+where
+    A: DeserializeOwned + schemars::JsonSchema + 'static,
+    F: Fn(A, &Input) -> ToolAsk + 'static,
+{
+    Tool {
+        handler: Box::new(move |arguments, input| {
+            let args = serde_json::from_value::<A>(arguments)
+                .map_err(|e| Error::InvalidParams(format!("invalid arguments: {e}")))?;
+            handler(args, input)
+        }),
+        ..tool(name, description, |_: A| Ok(text("")))
     }
 }
 
@@ -57,6 +86,13 @@ impl Tool {
     /// Sets a human-readable title.
     pub fn title(mut self, title: &'static str) -> Self {
         self.title = Some(title);
+        self
+    }
+
+    /// Replaces the derived input schema (for schemas a Rust type cannot
+    /// express; the host still validates arguments against it).
+    pub fn input_schema(mut self, schema: fn() -> Value) -> Self {
+        self.input_schema = schema;
         self
     }
 
@@ -128,12 +164,18 @@ pub fn describe(tools: &[Tool]) -> Vec<wit::Tool> {
     tools.iter().map(Tool::descriptor).collect()
 }
 
-/// Runs the tool called `name` with JSON `arguments`, for `call-tool`.
+/// Runs the tool called `name` with JSON `arguments` and the answers of an
+/// earlier round, for `call-tool`.
 ///
 /// # Errors
 /// `not-found` for an unknown tool, `invalid-params` for arguments that are
 /// not JSON or do not fit the tool's type, and whatever the handler returns.
-pub fn dispatch(tools: Vec<Tool>, name: &str, arguments: &str) -> ToolResult {
+pub fn dispatch(
+    tools: Vec<Tool>,
+    name: &str,
+    arguments: &str,
+    input: Option<InputAnswers>,
+) -> Result<ToolOutcome, Error> {
     let tool = tools
         .into_iter()
         .find(|t| t.name == name)
@@ -144,7 +186,10 @@ pub fn dispatch(tools: Vec<Tool>, name: &str, arguments: &str) -> ToolResult {
         serde_json::from_str(arguments)
             .map_err(|e| Error::InvalidParams(format!("arguments are not JSON: {e}")))?
     };
-    (tool.handler)(arguments)
+    Ok(match (tool.handler)(arguments, &Input::from_wit(input))? {
+        Outcome::Done(result) => ToolOutcome::Done(result),
+        Outcome::Ask(ask) => ToolOutcome::Input(ask.into_wit()),
+    })
 }
 
 /// A successful result with one text block.

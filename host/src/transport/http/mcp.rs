@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use crate::protocol::jsonrpc::{self, Incoming, RequestId};
 use crate::protocol::streams::StreamEvent;
-use crate::protocol::{Connection, Outbound, Reply, RpcError, next_legacy_notice};
+use crate::protocol::{Connection, Outbound, Reply, RpcError, next_legacy_notices};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
@@ -310,10 +310,13 @@ async fn legacy_post(
         return StatusCode::ACCEPTED.into_response();
     };
     // Stream the answer when the call will have something to say on the
-    // way: progress it asked for, or log messages the session asked for.
-    let streams_events = method == "tools/call"
-        && accepts_sse(headers)
-        && (era::progress_token(&params).is_some() || conn.wants_logs());
+    // way: progress it asked for, log messages the session asked for, or
+    // questions for a client that declared it can answer them.
+    let may_ask = matches!(method.as_str(), "tools/call" | "prompts/get") && conn.can_be_asked();
+    let streams_events = accepts_sse(headers)
+        && (may_ask
+            || (method == "tools/call"
+                && (era::progress_token(&params).is_some() || conn.wants_logs())));
     let incoming = Incoming::Request { id, method, params };
     if streams_events {
         return legacy_stream(state, conn, incoming);
@@ -389,24 +392,26 @@ pub(super) fn spawn_feeder(state: &Arc<HttpState>, conn: Arc<Connection>, stream
         let mut n: u64 = 0;
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
-            let message = tokio::select! {
+            let messages = tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = tick.tick() => {
                     if let Some(id) = conn.session_id() {
                         server.sessions().touch(&id);
                     }
                     n += 1;
-                    format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#)
+                    vec![format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#)]
                 }
-                notice = next_legacy_notice(&mut changes) => match notice {
-                    Some(notice) => notice,
+                notices = next_legacy_notices(&mut changes, &conn) => match notices {
+                    Some(notices) => notices,
                     None => break,
                 },
             };
             if !conn.streams().is_live(stream) {
                 break;
             }
-            conn.streams().publish(stream, Arc::from(message), false);
+            for message in messages {
+                conn.streams().publish(stream, Arc::from(message), false);
+            }
         }
     });
 }

@@ -1,0 +1,200 @@
+//! Integrity-protected `requestState` (2026-07-28 multi round-trip
+//! requests): the questions a round asked and the plugin's state, bound to
+//! the principal and the request, with an expiry, signed with HMAC-SHA-256
+//! under a host key. Readable by the client (not encrypted), unforgeable.
+//!
+//! Form: `base64url(payload JSON) "." base64url(HMAC(key, payload))`.
+
+use crate::auth::Principal;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A host key for sealing.
+pub type SealKey = [u8; 32];
+
+/// What a sealed state carries back to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// The keys of the questions asked.
+    pub keys: Vec<String>,
+    /// The plugin's state.
+    pub state: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    v: u8,
+    /// Tenant and subject of the principal.
+    ten: String,
+    sub: String,
+    /// The request binding.
+    req: String,
+    keys: Vec<String>,
+    st: Option<String>,
+    /// Expiry, seconds since the Unix epoch.
+    exp: u64,
+}
+
+/// Most bytes of a sealed state accepted.
+const MAX_SEALED: usize = 64 * 1024;
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// HMAC-SHA-256 (RFC 2104) with a 32-byte key.
+fn hmac(key: &SealKey, message: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Compares in time independent of where the inputs differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Seals `sealed` for `principal` and the request `binding`, valid for `ttl`.
+pub fn seal(
+    key: &SealKey,
+    sealed: &Sealed,
+    principal: &Principal,
+    binding: &str,
+    ttl: Duration,
+) -> String {
+    let payload = Payload {
+        v: 1,
+        ten: principal.tenant.to_string(),
+        sub: principal.subject.to_string(),
+        req: binding.to_owned(),
+        keys: sealed.keys.clone(),
+        st: sealed.state.clone(),
+        exp: now_secs().saturating_add(ttl.as_secs()),
+    };
+    // Serialising a struct of strings cannot fail.
+    let json = serde_json::to_vec(&payload).unwrap_or_default();
+    let body = B64.encode(&json);
+    let mac = B64.encode(hmac(key, body.as_bytes()));
+    format!("{body}.{mac}")
+}
+
+/// Opens a sealed state, checking signature, principal, request and expiry.
+///
+/// # Errors
+/// Which check failed, for the client's error message.
+pub fn open(
+    key: &SealKey,
+    text: &str,
+    principal: &Principal,
+    binding: &str,
+) -> Result<Sealed, &'static str> {
+    if text.len() > MAX_SEALED {
+        return Err("too long");
+    }
+    let (body, mac) = text.split_once('.').ok_or("malformed")?;
+    let mac = B64.decode(mac).map_err(|_| "malformed")?;
+    if !same(&mac, &hmac(key, body.as_bytes())) {
+        return Err("bad signature");
+    }
+    let json = B64.decode(body).map_err(|_| "malformed")?;
+    let p: Payload = serde_json::from_slice(&json).map_err(|_| "malformed")?;
+    if p.v != 1 {
+        return Err("unknown version");
+    }
+    if p.ten != principal.tenant.to_string() || p.sub != *principal.subject {
+        return Err("issued to another caller");
+    }
+    if p.req != binding {
+        return Err("issued for another request");
+    }
+    if p.exp < now_secs() {
+        return Err("expired");
+    }
+    Ok(Sealed {
+        keys: p.keys,
+        state: p.st,
+    })
+}
+
+/// A fresh random key.
+///
+/// # Errors
+/// When the OS random source fails.
+pub fn random_key() -> Result<SealKey, getrandom::Error> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_with_a_32_byte_key() {
+        // RFC 4231 test case 2 uses the key "Jefe"; a 32-byte key padded
+        // with zeros gives the same HMAC (keys are zero-padded to 64 bytes).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = hmac(&key, b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn sealed_state_opens_only_unchanged_for_its_caller_and_request() {
+        let key = [7u8; 32];
+        let alice = Principal::anonymous();
+        let sealed = Sealed {
+            keys: vec!["a".to_owned()],
+            state: Some("s".to_owned()),
+        };
+        let text = seal(&key, &sealed, &alice, "req", Duration::from_secs(60));
+        assert_eq!(open(&key, &text, &alice, "req"), Ok(sealed.clone()));
+        assert!(open(&key, &format!("{text}-TAMPERED"), &alice, "req").is_err());
+        let mut flipped = text.clone().into_bytes();
+        flipped[3] ^= 1;
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert!(open(&key, &flipped, &alice, "req").is_err());
+        assert_eq!(
+            open(&key, &text, &alice, "other"),
+            Err("issued for another request")
+        );
+        assert_eq!(open(&[8u8; 32], &text, &alice, "req"), Err("bad signature"));
+        // An expired state, signed with the right key.
+        let body = B64.encode(
+            serde_json::to_vec(&Payload {
+                v: 1,
+                ten: alice.tenant.to_string(),
+                sub: alice.subject.to_string(),
+                req: "req".to_owned(),
+                keys: vec![],
+                st: None,
+                exp: 1,
+            })
+            .unwrap(),
+        );
+        let old = format!("{body}.{}", B64.encode(hmac(&key, body.as_bytes())));
+        assert_eq!(open(&key, &old, &alice, "req"), Err("expired"));
+    }
+}
