@@ -496,7 +496,7 @@ async fn a_modern_subscription_is_acknowledged_and_ends_when_cancelled() {
     let id = c
         .start(
             "subscriptions/listen",
-            json!({"_meta": modern_meta(), "notifications": {"toolsListChanged": true, "promptsListChanged": true}}),
+            json!({"_meta": modern_meta(), "notifications": {"toolsListChanged": true, "promptsListChanged": true, "futureListChanged": true}}),
         )
         .await;
     let ack = c.recv().await;
@@ -508,7 +508,7 @@ async fn a_modern_subscription_is_acknowledged_and_ends_when_cancelled() {
     // Only what berth can deliver is acknowledged.
     assert_eq!(
         ack["params"]["notifications"],
-        json!({"toolsListChanged": true})
+        json!({"toolsListChanged": true, "promptsListChanged": true})
     );
     c.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id}}))
         .await;

@@ -4,13 +4,15 @@
 //!   and the example plugins, and serves them over HTTP on 127.0.0.1:8080
 //!   (extra arguments go to `berth serve`, e.g. `--http 127.0.0.1:9000`).
 //! - `cargo xtask test`: the whole test suite: formatting, lints (host and
-//!   plugins), unit and end-to-end tests.
+//!   plugins), unit and end-to-end tests, and the official MCP conformance
+//!   suite (npm) against berth in both protocol eras.
 //! - `cargo xtask plugins`: builds the plugins into `plugins/dist`.
 //! - `cargo xtask bench`: runs the benchmarks.
 //!
 //! Build output goes to `$CARGO_TARGET_DIR` if set, else
 //! `~/.cache/berth/target`, so a fresh clone reuses earlier builds.
 
+mod conformance;
 mod plugins;
 
 use anyhow::{Context, Result, bail};
@@ -133,7 +135,10 @@ fn test(root: &Path) -> Result<()> {
             "-D",
             "warnings",
         ]))?;
-    run(host_cargo(root).args(["test", "--workspace"]))
+    run(host_cargo(root).args(["test", "--workspace"]))?;
+    run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
+    let berth = target_dir().join("debug").join("berth");
+    conformance::run(root, &berth, &root.join("plugins").join("dist"))
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<()> {

@@ -15,6 +15,9 @@ pub const EXAMPLES: &[&str] = &["hello", "counter", "slow"];
 /// The plugin that serves the official conformance suite's surface, in
 /// `plugins/dist/conformance` (its names are the suite's, unprefixed).
 pub const CONFORMANCE: &str = "conformance";
+/// Plugins built with the SDK's `full` feature (resources, prompts,
+/// completion as well as tools).
+pub const FULL: &[&str] = &["conformance"];
 /// Plugins that misbehave on purpose, for tests.
 pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes"];
 
@@ -37,25 +40,37 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
     let plugins = root.join("plugins");
     let target = target_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .current_dir(&plugins)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--target-dir",
-        ])
-        .arg(&target)
-        // Settings of an outer cargo must not leak into the nested build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("building the plugins failed ({status})"));
+    // Plugins that serve more than tools enable the SDK's `full` feature;
+    // built together with the others, cargo would enable it for all of
+    // them (features unify within one build), so they build on their own.
+    let mut tools_only = vec!["--workspace".to_owned()];
+    let mut full = Vec::new();
+    for name in FULL {
+        tools_only.extend(["--exclude".to_owned(), (*name).to_owned()]);
+        full.extend(["-p".to_owned(), (*name).to_owned()]);
+    }
+    for packages in [tools_only, full] {
+        let status = Command::new(&cargo)
+            .current_dir(&plugins)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .args(&packages)
+            // Settings of an outer cargo must not leak into the nested build.
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building the plugins failed ({status})"));
+        }
     }
     let built = target.join("wasm32-wasip2").join("release");
     let dist = plugins.join("dist");

@@ -30,6 +30,9 @@ pub(super) enum Asked<T> {
     Required(Value),
 }
 
+/// The `inputResponses` and `requestState` of a modern retry, as sent.
+type RetryParams = (Option<Map<String, Value>>, Option<String>);
+
 /// What a request's answers and state, as sent by a modern client, are.
 struct Retry {
     answers: Map<String, Value>,
@@ -38,7 +41,7 @@ struct Retry {
 
 fn parse_retry(
     params: &Map<String, Value>,
-) -> Result<Option<(Option<Map<String, Value>>, Option<String>)>, RpcError> {
+) -> Result<Option<RetryParams>, RpcError> {
     let responses = match params.get("inputResponses") {
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => Some(m.clone()),

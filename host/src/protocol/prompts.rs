@@ -70,7 +70,7 @@ impl Server {
         );
         let outcome = self
             .with_input(req, &bind, |input| {
-                let cx = self.call_context(req, Self::connection_scope(req));
+                let cx = Self::call_context(req, Self::connection_scope(req));
                 self.plugins.get_prompt(&entry, &arguments, input, cx)
             })
             .await?;
@@ -147,7 +147,7 @@ impl Server {
             }
         };
         drop(registry);
-        let cx = self.call_context(req, Self::connection_scope(req));
+        let cx = Self::call_context(req, Self::connection_scope(req));
         let completion = self
             .plugins
             .complete(&plugin, &target, &arg_name, &arg_value, &context, cx)

@@ -18,7 +18,7 @@ impl Server {
         let registry = self.plugins.registry();
         let mut all: Vec<Resource> = Vec::new();
         for plugin in registry.resource_plugins() {
-            let cx = self.call_context(req, Self::connection_scope(req));
+            let cx = Self::call_context(req, Self::connection_scope(req));
             match self.plugins.list_resources(plugin, cx).await {
                 Ok(list) => all.extend(list),
                 Err(e) => {
@@ -74,7 +74,7 @@ impl Server {
             .resource_owner(uri)
             .cloned()
             .ok_or_else(not_found)?;
-        let cx = self.call_context(req, Self::connection_scope(req));
+        let cx = Self::call_context(req, Self::connection_scope(req));
         match self.plugins.read_resource(&plugin, uri, cx).await {
             Ok(mut result) => {
                 if req.cx.era == Era::Legacy {

@@ -323,7 +323,7 @@ impl Server {
     /// What a plugin call of this request may reach: the caller, its
     /// scopes, where its logs and progress go, what the client can be
     /// asked.
-    pub(super) fn call_context(&self, req: &Request<'_>, session: Option<ScopeKey>) -> CallContext {
+    pub(super) fn call_context(req: &Request<'_>, session: Option<ScopeKey>) -> CallContext {
         let principal = req.conn.principal().clone();
         let user = ScopeKey {
             tenant: principal.tenant.clone(),

@@ -206,7 +206,7 @@ impl Server {
                             match outcome {
                                 Ok(Asked::Done(result)) => result,
                                 Ok(Asked::Required(value)) => return Ok(value),
-                                Err(e) => self.tool_failure(&entry, e),
+                                Err(e) => Self::tool_failure(&entry, e),
                             }
                         } else {
                             self.metrics.count_outcome(
@@ -282,13 +282,13 @@ impl Server {
         let started = Instant::now();
         let outcome = self
             .plugins
-            .call_tool(entry, arguments, input, self.call_context(req, session))
+            .call_tool(entry, arguments, input, Self::call_context(req, session))
             .await
             .and_then(|outcome| match outcome {
                 plugin::Outcome::Done(result) => {
                     check_output(entry, result).map(plugin::Outcome::Done)
                 }
-                asked => Ok(asked),
+                asked @ plugin::Outcome::Input(_) => Ok(asked),
             });
         let label = match &outcome {
             // However the plugin ended, the client had given up on it.
@@ -307,7 +307,7 @@ impl Server {
     }
 
     /// A failed call as the tool error the model sees; traps are masked.
-    fn tool_failure(&self, entry: &ToolEntry, e: CallError) -> CallToolResult {
+    fn tool_failure(entry: &ToolEntry, e: CallError) -> CallToolResult {
         let plugin = entry.plugin.name();
         let tool = &*entry.name;
         match &e {

@@ -1,0 +1,114 @@
+//! The official MCP conformance suite against berth, as part of
+//! `cargo xtask test`.
+//!
+//! The suite's npm packages (and Node 22, from the npm package `node`) are
+//! pinned in `conformance/package.json` and its lock file, installed with
+//! `npm ci` into `~/.cache/berth/conformance` (again only when the lock
+//! changes). berth serves `plugins/dist/conformance` on a free loopback
+//! port; each run must pass.
+
+use anyhow::{Context, Result, bail};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// The suite runs: package, then arguments after `server --url URL`.
+const RUNS: &[(&str, &[&str])] = &[
+    ("@modelcontextprotocol/conformance", &["--suite", "active"]),
+    ("@modelcontextprotocol/conformance", &["--suite", "all"]),
+    ("conformance-next", &["--requirements", "2025-11-25"]),
+    ("conformance-next", &["--requirements", "2026-07-28"]),
+];
+
+fn install_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BERTH_CONFORMANCE_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/berth/conformance")
+}
+
+/// Installs the pinned packages unless the installed lock file is current.
+fn install(root: &Path) -> Result<PathBuf> {
+    let dir = install_dir();
+    let source = root.join("conformance");
+    let lock = std::fs::read(source.join("package-lock.json")).context("conformance lock file")?;
+    let installed = std::fs::read(dir.join("package-lock.json")).ok();
+    if installed.as_deref() == Some(lock.as_slice()) && dir.join("node_modules/.bin/node").exists()
+    {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(source.join(file), dir.join(file)).with_context(|| file.to_owned())?;
+    }
+    super::run(
+        Command::new("npm")
+            .current_dir(&dir)
+            .args(["ci", "--no-audit", "--no-fund"]),
+    )
+    .context("installing the conformance suite needs npm (from the machine's Node.js)")?;
+    Ok(dir)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Stops the server when dropped, whatever happened.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until_listening(addr: SocketAddr, server: &mut Server) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = server.0.try_wait()? {
+            bail!("berth exited before serving the conformance suite: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("berth did not listen on {addr} within 60 s")
+}
+
+/// Runs every suite run against `berth` serving `dist/conformance`.
+pub fn run(root: &Path, berth: &Path, dist: &Path) -> Result<()> {
+    let dir = install(root)?;
+    let port = free_port()?;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut server = Server(
+        Command::new(berth)
+            .args(["serve", "--http", &addr.to_string(), "--plugins"])
+            .arg(dist.join("conformance"))
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .with_context(|| format!("starting {}", berth.display()))?,
+    );
+    wait_until_listening(addr, &mut server)?;
+    let url = format!("http://{addr}/mcp");
+    let node = dir.join("node_modules/.bin/node");
+    for (package, args) in RUNS {
+        let cli = dir.join("node_modules").join(package).join("dist/index.js");
+        super::run(
+            Command::new(&node)
+                .arg(cli)
+                .args(["server", "--url", &url])
+                .args(*args)
+                .current_dir(&dir),
+        )
+        .with_context(|| format!("conformance {package} {}", args.join(" ")))?;
+    }
+    drop(server);
+    Ok(())
+}
