@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Example plugins, served by the quick start.
-pub const EXAMPLES: &[&str] = &["hello", "counter", "slow"];
+pub const EXAMPLES: &[&str] = &["hello", "counter", "slow", "notes"];
 /// The plugin that serves the official conformance suite's surface, in
 /// `plugins/dist/conformance` (its names are the suite's, unprefixed).
 pub const CONFORMANCE: &str = "conformance";
 /// Plugins built with the SDK's `full` feature (resources, prompts,
 /// completion as well as tools).
-pub const FULL: &[&str] = &["conformance"];
+pub const FULL: &[&str] = &["conformance", "notes"];
 /// Plugins that misbehave on purpose, for tests.
 pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes"];
 

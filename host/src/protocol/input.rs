@@ -39,9 +39,7 @@ struct Retry {
     state: Sealed,
 }
 
-fn parse_retry(
-    params: &Map<String, Value>,
-) -> Result<Option<RetryParams>, RpcError> {
+fn parse_retry(params: &Map<String, Value>) -> Result<Option<RetryParams>, RpcError> {
     let responses = match params.get("inputResponses") {
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => Some(m.clone()),
