@@ -25,7 +25,7 @@ async fn legacy_sessions_keep_state_until_deleted() {
     let list = http
         .post("/mcp", &with(JSON_ONLY), &rpc(2, "tools/list", json!({})))
         .await;
-    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 7);
+    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 9);
     for (i, expected) in ["1", "2", "3"].iter().enumerate() {
         let r = http
             .post(
@@ -358,7 +358,7 @@ async fn health_readiness_and_metrics_are_served() {
         http.get("/readyz", &[])
             .await
             .body
-            .starts_with("ready: 3 plugins")
+            .starts_with("ready: 4 plugins")
     );
     open_session(&http, "2025-11-25").await;
     modern(

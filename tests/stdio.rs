@@ -26,6 +26,8 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
             "counter_increment",
             "counter_reset",
             "hello_greet",
+            "notes_delete",
+            "notes_write",
             "slow_work",
             "berth_session_open",
             "berth_session_close"
@@ -466,8 +468,8 @@ async fn tools_list_pages_through_every_tool_with_opaque_cursors() {
             None => break,
         }
     }
-    assert_eq!(pages, 4);
-    assert_eq!(names.len(), 7);
+    assert_eq!(pages, 5);
+    assert_eq!(names.len(), 9);
     let bad = c
         .call("tools/list", json!({"cursor": "not-a-cursor"}))
         .await;

@@ -1,6 +1,7 @@
 //! Benchmarks of the hot paths, in process (no transport):
 //!
-//! - `tools/call` of `hello` through dispatch and the plugin runtime, in a
+//! - `tools/call` of `hello` and `resources/read` of a small text resource
+//!   (the conformance plugin's) through dispatch and the plugin runtime, in a
 //!   legacy session and as a modern stateless request;
 //! - key-value `get` and `set` in the in-memory store;
 //! - host start-up with 10 plugins whose compiled code is cached;
@@ -53,9 +54,12 @@ fn config(dirs: Vec<PathBuf>, cache: &Path) -> berth::config::Config {
 }
 
 async fn tools_call(dist: &Path, cache: &Path) {
-    let app = App::start(&config(vec![dist.to_owned()], cache))
-        .await
-        .unwrap();
+    let app = App::start(&config(
+        vec![dist.to_owned(), dist.join("conformance")],
+        cache,
+    ))
+    .await
+    .unwrap();
     let server = app.server.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -77,13 +81,34 @@ async fn tools_call(dist: &Path, cache: &Path) {
     let legacy = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"}}}).to_string();
     let modern = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"},
         "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}).to_string();
-    for (name, request) in [
-        ("tools/call hello (legacy session)", &legacy),
-        ("tools/call hello (modern stateless)", &modern),
+    let read = json!({"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"test://static-text"}}).to_string();
+    let read_modern = json!({"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"test://static-text",
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}).to_string();
+    for (name, request, expect) in [
+        (
+            "tools/call hello (legacy session)",
+            &legacy,
+            "Hello, bench!",
+        ),
+        (
+            "tools/call hello (modern stateless)",
+            &modern,
+            "Hello, bench!",
+        ),
+        (
+            "resources/read small text (legacy session)",
+            &read,
+            "static text resource",
+        ),
+        (
+            "resources/read small text (modern stateless)",
+            &read_modern,
+            "static text resource",
+        ),
     ] {
         for _ in 0..500 {
             let r = server.handle(&conn, request, &out).await.unwrap();
-            assert!(r.contains("Hello, bench!"), "{r}");
+            assert!(r.contains(expect), "{r}");
         }
         let mut samples = Vec::with_capacity(20_000);
         for _ in 0..20_000 {
@@ -222,7 +247,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    if "tools/call".contains(&filter) || filter.is_empty() {
+    if "tools/call".contains(&filter) || "resources/read".contains(&filter) || filter.is_empty() {
         rt.block_on(tools_call(&dist, &cache));
     }
     if filter.is_empty() || "kv".contains(&filter) {

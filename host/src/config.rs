@@ -132,6 +132,12 @@ pub struct RawProtocol {
     pub page_size: Option<usize>,
     /// How long clients may cache list results, ms (modern `ttlMs`).
     pub list_ttl_ms: Option<u64>,
+    /// The key that signs `requestState`: 64 hex digits.
+    pub state_key: Option<String>,
+    /// How long a modern client has to retry with its answers, seconds.
+    pub input_ttl_secs: Option<u64>,
+    /// How long a legacy client has to answer a question, seconds.
+    pub input_timeout_secs: Option<u64>,
 }
 
 /// `[plugins]`
@@ -354,6 +360,33 @@ impl RawConfig {
         if let Some(ms) = self.protocol.list_ttl_ms {
             server.list_ttl_ms = ms;
         }
+        if let Some(hex) = &self.protocol.state_key {
+            server.input_key = parse_key(hex).ok_or_else(|| {
+                invalid(
+                    "protocol.state_key",
+                    "must be 64 hex digits (32 bytes)".to_owned(),
+                )
+            })?;
+        }
+        for (key, value, slot) in [
+            (
+                "protocol.input_ttl_secs",
+                self.protocol.input_ttl_secs,
+                &mut server.input_ttl,
+            ),
+            (
+                "protocol.input_timeout_secs",
+                self.protocol.input_timeout_secs,
+                &mut server.input_timeout,
+            ),
+        ] {
+            if let Some(secs) = value {
+                if !(1..=86_400).contains(&secs) {
+                    return Err(invalid(key, format!("{secs} is not 1..=86400")));
+                }
+                *slot = std::time::Duration::from_secs(secs);
+            }
+        }
         let (http_listen, mut http) = resolve_http(self.http, overrides.http_listen)?;
         if !self.auth.api_keys.is_empty() {
             let keys = self
@@ -481,6 +514,19 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("berth").join("compiled"))
 }
 
+/// 32 bytes from 64 hex digits.
+fn parse_key(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +537,22 @@ mod tests {
         assert!(err.contains("memroy_mb"), "{err}");
         let err = RawConfig::from_toml("[plugin]\ndirs = []").unwrap_err();
         assert!(err.contains("plugin"), "{err}");
+    }
+
+    #[test]
+    fn the_state_key_and_input_times_are_read_and_checked() {
+        let key = "00".repeat(31) + "ff";
+        let raw = RawConfig::from_toml(&format!(
+            "[protocol]\nstate_key = \"{key}\"\ninput_ttl_secs = 60"
+        ))
+        .unwrap();
+        let cfg = raw.resolve(Overrides::default()).unwrap();
+        assert_eq!(cfg.server.input_key[31], 0xff);
+        assert_eq!(cfg.server.input_ttl.as_secs(), 60);
+        for bad in ["state_key = \"abc\"", "input_timeout_secs = 0"] {
+            let raw = RawConfig::from_toml(&format!("[protocol]\n{bad}")).unwrap();
+            assert!(raw.resolve(Overrides::default()).is_err(), "{bad}");
+        }
     }
 
     #[test]
