@@ -175,3 +175,35 @@ pub async fn next_legacy_notices(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_changes_become_the_notifications_each_listener_asked_for() {
+        let changed = Lists {
+            tools: false,
+            resources: true,
+            prompts: true,
+        };
+        let methods = |wanted| {
+            list_notices(changed, wanted)
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            methods(Lists::all()),
+            [
+                "notifications/prompts/list_changed",
+                "notifications/resources/list_changed"
+            ]
+        );
+        let only_tools = Lists {
+            tools: true,
+            ..Lists::default()
+        };
+        assert!(methods(only_tools).is_empty());
+    }
+}
