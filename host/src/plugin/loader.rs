@@ -314,46 +314,33 @@ async fn describe(runtime: &Runtime, plugin: &Plugin) -> Result<Described, LoadE
         path: plugin.path.clone(),
         reason,
     };
-    let mut described = Described::default();
-    // A fresh instance for each list, as for calls.
-    if let Some(api) = &plugin.tools_api {
-        let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
-        let result = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            api.load(&mut store, &instance)?
+    // One instance answers every list: they are pure descriptions.
+    let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
+    let result = async {
+        let instance = plugin.pre.instantiate_async(&mut store).await?;
+        let mut described = Described::default();
+        if let Some(api) = &plugin.tools_api {
+            described.tools = api
+                .load(&mut store, &instance)?
                 .call_list_tools(&mut store)
-                .await
+                .await?;
         }
-        .await;
-        output.log(&plugin.name);
-        described.tools = result.map_err(|e| fail(format!("{e:#}")))?;
-    }
-    if let Some(api) = &plugin.resources_api {
-        let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
-        let result = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
+        if let Some(api) = &plugin.resources_api {
             let guest = api.load(&mut store, &instance)?;
-            let templates = guest.call_list_resource_templates(&mut store).await?;
-            let resources = guest.call_list_resources(&mut store).await?;
-            Ok::<_, wasmtime::Error>((resources, templates))
+            described.templates = guest.call_list_resource_templates(&mut store).await?;
+            described.resources = guest.call_list_resources(&mut store).await?;
         }
-        .await;
-        output.log(&plugin.name);
-        (described.resources, described.templates) = result.map_err(|e| fail(format!("{e:#}")))?;
-    }
-    if let Some(api) = &plugin.prompts_api {
-        let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
-        let result = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            api.load(&mut store, &instance)?
+        if let Some(api) = &plugin.prompts_api {
+            described.prompts = api
+                .load(&mut store, &instance)?
                 .call_list_prompts(&mut store)
-                .await
+                .await?;
         }
-        .await;
-        output.log(&plugin.name);
-        described.prompts = result.map_err(|e| fail(format!("{e:#}")))?;
+        Ok::<_, wasmtime::Error>(described)
     }
-    Ok(described)
+    .await;
+    output.log(&plugin.name);
+    result.map_err(|e| fail(format!("{e:#}")))
 }
 
 /// Checks and keeps the resources, templates and prompts a plugin listed.
