@@ -172,25 +172,23 @@ impl Connection {
         &self.principal
     }
 
-    /// The negotiated version and log level of the legacy session, if any
-    /// (what every legacy request needs, without copying the session).
-    pub fn legacy_cx(&self) -> Option<(&'static str, crate::level::LogLevel)> {
-        lock(&self.legacy)
-            .as_ref()
-            .map(|s| (s.protocol_version, s.log_level))
-    }
-
-    /// What the legacy session's client declared it can be asked.
-    pub fn legacy_features(&self) -> ClientFeatures {
-        lock(&self.legacy)
-            .as_ref()
-            .map(|s| ClientFeatures::from_capabilities(&s.client_capabilities))
-            .unwrap_or_default()
+    /// The negotiated version, log level and client features of the legacy
+    /// session, if any (what every legacy request needs, in one lock and
+    /// without copying the session).
+    pub fn legacy_cx(&self) -> Option<(&'static str, crate::level::LogLevel, ClientFeatures)> {
+        lock(&self.legacy).as_ref().map(|s| {
+            (
+                s.protocol_version,
+                s.log_level,
+                ClientFeatures::from_capabilities(&s.client_capabilities),
+            )
+        })
     }
 
     /// Whether the legacy session's client can be asked anything at all.
     pub fn can_be_asked(&self) -> bool {
-        self.legacy_features() != ClientFeatures::default()
+        self.legacy_cx()
+            .is_some_and(|(_, _, features)| features != ClientFeatures::default())
     }
 
     /// Whether the legacy session subscribed to `uri`.

@@ -61,20 +61,33 @@ fn parse_retry(params: &Map<String, Value>) -> Result<Option<RetryParams>, RpcEr
     Ok((responses.is_some() || state.is_some()).then_some((responses, state)))
 }
 
-/// A stable digest of what a request asks, so a `requestState` cannot be
-/// replayed on another request.
-pub(super) fn binding(method: &str, name: &str, arguments: &Value) -> String {
-    use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
-    h.update(method.as_bytes());
-    h.update([0]);
-    h.update(name.as_bytes());
-    h.update([0]);
-    h.update(arguments.to_string().as_bytes());
-    base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        h.finalize(),
-    )
+/// What a request asks (method, name, arguments), so a `requestState`
+/// cannot be replayed on another request. Digested only when a modern
+/// round needs it (a retry, or a round that asks).
+pub(super) struct Binding<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The tool or prompt name.
+    pub name: &'a str,
+    /// The arguments.
+    pub arguments: &'a Value,
+}
+
+impl Binding<'_> {
+    /// A stable digest of the request.
+    fn digest(&self) -> String {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(self.method.as_bytes());
+        h.update([0]);
+        h.update(self.name.as_bytes());
+        h.update([0]);
+        h.update(self.arguments.to_string().as_bytes());
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            h.finalize(),
+        )
+    }
 }
 
 fn call_failed(method: &str, e: &Value) -> CallError {
@@ -92,7 +105,7 @@ impl Server {
     pub(super) async fn with_input<T, F, Fut>(
         &self,
         req: &Request<'_>,
-        binding: &str,
+        binding: Binding<'_>,
         mut run: F,
     ) -> Result<Result<Asked<T>, CallError>, RpcError>
     where
@@ -100,7 +113,7 @@ impl Server {
         Fut: Future<Output = Result<Outcome<T>, CallError>>,
     {
         match req.cx.era {
-            Era::Modern => self.modern_round(req, binding, &mut run).await,
+            Era::Modern => self.modern_round(req, &binding, &mut run).await,
             Era::Legacy => self.legacy_rounds(req, &mut run).await,
         }
     }
@@ -108,7 +121,7 @@ impl Server {
     async fn modern_round<T, F, Fut>(
         &self,
         req: &Request<'_>,
-        binding: &str,
+        binding: &Binding<'_>,
         run: &mut F,
     ) -> Result<Result<Asked<T>, CallError>, RpcError>
     where
@@ -119,7 +132,7 @@ impl Server {
         let retry = match parse_retry(&req.params)? {
             None => None,
             Some((answers, Some(state))) => {
-                let state = seal::open(&self.options.input_key, &state, principal, binding)
+                let state = seal::open(&self.options.input_key, &state, principal, &binding.digest())
                     .map_err(|why| {
                         RpcError::InvalidParams(format!(
                             "requestState failed its integrity check ({why}): send the request again without inputResponses to start over"
@@ -174,7 +187,7 @@ impl Server {
                     &self.options.input_key,
                     &sealed,
                     principal,
-                    binding,
+                    &binding.digest(),
                     self.options.input_ttl,
                 );
                 let requests: Map<String, Value> = asked

@@ -3,10 +3,10 @@
 
 use super::era::Era;
 use super::error::RpcError;
-use super::input::{Asked, binding};
+use super::input::{Asked, Binding};
 use super::lists::{CacheScope, list_result, page};
 use super::resources::call_error;
-use super::server::{Request, Server};
+use super::server::{Request, Server, to_json};
 use crate::plugin::CompletionRef;
 use rmcp::model::Prompt;
 use serde_json::{Map, Value, json};
@@ -63,13 +63,13 @@ impl Server {
             .prompt(name)
             .cloned()
             .ok_or_else(|| RpcError::InvalidParams(format!("Unknown prompt: {name}")))?;
-        let bind = binding(
-            "prompts/get",
+        let bind = Binding {
+            method: "prompts/get",
             name,
-            req.params.get("arguments").unwrap_or(&Value::Null),
-        );
+            arguments: req.params.get("arguments").unwrap_or(&Value::Null),
+        };
         let outcome = self
-            .with_input(req, &bind, |input| {
+            .with_input(req, bind, |input| {
                 let cx = Self::call_context(req, Self::connection_scope(req));
                 self.plugins.get_prompt(&entry, &arguments, input, cx)
             })
@@ -79,10 +79,7 @@ impl Server {
                 if req.cx.era == Era::Legacy {
                     result.result_type = None;
                 }
-                serde_json::to_value(result).map_err(|e| {
-                    tracing::error!(error = %e, "cannot serialise a prompt");
-                    RpcError::Internal
-                })
+                to_json(&result, "prompt")
             }
             Ok(Asked::Required(value)) => Ok(value),
             Err(e) => Err(call_error(entry.plugin.name(), "prompts/get", e)),

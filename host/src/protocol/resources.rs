@@ -4,7 +4,7 @@
 use super::era::Era;
 use super::error::RpcError;
 use super::lists::{CacheScope, cache_hints, list_result, page};
-use super::server::{Request, Server};
+use super::server::{Request, Server, to_json};
 use crate::plugin::CallError;
 use rmcp::model::{Resource, ResourceTemplate};
 use serde_json::Value;
@@ -80,10 +80,7 @@ impl Server {
                 if req.cx.era == Era::Legacy {
                     result.result_type = None;
                 }
-                let mut value = serde_json::to_value(result).map_err(|e| {
-                    tracing::error!(error = %e, "cannot serialise a resource");
-                    RpcError::Internal
-                })?;
+                let mut value = to_json(&result, "resource")?;
                 if req.cx.era == Era::Modern
                     && let Some(obj) = value.as_object_mut()
                 {

@@ -250,13 +250,13 @@ impl Server {
         }
         let cx = if era::is_modern(&params) || method == "server/discover" {
             era::modern_cx(&params)?
-        } else if let Some((protocol_version, log_level)) = conn.legacy_cx() {
+        } else if let Some((protocol_version, log_level, client)) = conn.legacy_cx() {
             RequestCx {
                 era: Era::Legacy,
                 protocol_version,
                 log_level: Some(log_level),
                 progress_token: era::progress_token(&params),
-                client: conn.legacy_features(),
+                client,
             }
         } else if method == "ping" {
             return Ok(json!({}));
@@ -409,6 +409,15 @@ impl Server {
             "cacheScope": "public",
         })
     }
+}
+
+/// A result as JSON; a type that cannot be serialised is a host bug,
+/// logged and answered as an internal error.
+pub(super) fn to_json<T: serde::Serialize>(result: &T, what: &str) -> Result<Value, RpcError> {
+    serde_json::to_value(result).map_err(|e| {
+        tracing::error!(error = %e, what, "cannot serialise a result");
+        RpcError::Internal
+    })
 }
 
 /// Most resources one legacy session may subscribe to.

@@ -3,10 +3,10 @@
 
 use super::era::Era;
 use super::error::RpcError;
-use super::input::{Asked, binding};
+use super::input::{Asked, Binding};
 use super::lists::{CacheScope, list_result, page};
 use super::metrics::Outcome;
-use super::server::{Request, Server};
+use super::server::{Request, Server, to_json};
 use crate::kv::ScopeKey;
 use crate::plugin::{self, CallError, ToolEntry};
 use crate::session::HandleError;
@@ -196,10 +196,14 @@ impl Server {
                         // the plugin; the model gets what to fix.
                         let errors = entry.info.input_errors(&arguments);
                         if errors.is_empty() {
-                            let bind = binding("tools/call", &name, &arguments);
+                            let bind = Binding {
+                                method: "tools/call",
+                                name: &name,
+                                arguments: &arguments,
+                            };
                             let text = arguments.to_string();
                             let outcome = self
-                                .with_input(&req, &bind, |input| {
+                                .with_input(&req, bind, |input| {
                                     self.run_plugin(&req, &entry, &text, session.clone(), input)
                                 })
                                 .await?;
@@ -228,10 +232,7 @@ impl Server {
         if req.cx.era == Era::Legacy {
             result.result_type = None;
         }
-        serde_json::to_value(result).map_err(|e| {
-            tracing::error!(error = %e, "cannot serialise a tool result");
-            RpcError::Internal
-        })
+        to_json(&result, "tool result")
     }
 
     /// The session scope of a call: a handle argument (stateful tools),
@@ -261,8 +262,8 @@ impl Server {
                 None => {}
             }
         }
-        match req.conn.legacy_scope() {
-            Some(scope) if req.cx.era == Era::Legacy => Ok(Some(scope)),
+        match Self::connection_scope(req) {
+            Some(scope) => Ok(Some(scope)),
             _ if entry.info.stateful => Err(format!(
                 "{} keeps state between calls: call {SESSION_OPEN} first and pass its handle as `{SESSION_ARG}`.",
                 entry.name
