@@ -95,5 +95,6 @@ async fn serve_reports_plugins_it_cannot_load_and_serves_the_rest() {
         err.contains("wrong-world.wasm: not a berth plugin"),
         "{err}"
     );
-    assert!(err.contains("tools=5"), "{err}");
+    // hog_eat, loop_spin, shapes_area, shapes_broken, trap_explode, trap_recurse.
+    assert!(err.contains("tools=6"), "{err}");
 }

@@ -347,6 +347,9 @@ async fn misbehaving_plugins_are_stopped_masked_and_the_host_keeps_serving() {
         ("loop_spin", "300 ms time limit"),
         ("hog_eat", "32 MiB memory limit"),
         ("trap_explode", "Internal error in tool trap_explode."),
+        // Plugins are built with a 128 KiB stack (plugins/.cargo/config.toml):
+        // running past it is a clean trap, not corrupted memory.
+        ("trap_recurse", "Internal error in tool trap_recurse."),
     ] {
         let r = c.tool(tool, json!({})).await;
         assert_eq!(r["isError"], true, "{r}");
