@@ -71,6 +71,10 @@ run_both() { # name, loadgen args...
 
 start_berth; start_rmcp
 run_both legacy --mode calls --era legacy --clients "$CLIENTS" --calls "$CALLS"
+# The same requests for a tool neither server has: each answers with a
+# JSON-RPC error, so this is the server's own path (HTTP, session lookup,
+# dispatch) without running a tool.
+run_both host --mode calls --era legacy --clients "$CLIENTS" --calls "$CALLS" --tool no_such_tool --expect-error
 run_both modern --mode calls --era modern --clients "$CLIENTS" --calls "$CALLS"
 run_both handshakes --mode handshakes --clients "$CLIENTS" --count "$HANDSHAKES"
 stop "$berth_pid"; stop "$rmcp_pid"
@@ -86,6 +90,8 @@ row() { # label, test, key
 row "legacy calls/s" legacy calls_per_s
 row "legacy p99 ms" legacy p99_ms
 row "legacy server CPU µs/call" legacy cpu_us_per_call
+row "legacy, no tool run: calls/s" host calls_per_s
+row "legacy, no tool run: CPU µs/call" host cpu_us_per_call
 row "modern calls/s" modern calls_per_s
 row "modern p99 ms" modern p99_ms
 row "modern server CPU µs/call" modern cpu_us_per_call

@@ -3,11 +3,13 @@
 //! - `tools/call` of `hello` and `resources/read` of a small text resource
 //!   (the conformance plugin's) through dispatch and the plugin runtime, in a
 //!   legacy session and as a modern stateless request;
+//! - the same `hello` call from 16 callers at once on the runtime's worker
+//!   threads (calls/s and the process's CPU time per call);
 //! - key-value `get` and `set` in the in-memory store;
 //! - host start-up with 10 plugins whose compiled code is cached;
 //! - session lookup among 100,000 open sessions.
 //!
-//! Each prints the median and p99. Run with `cargo xtask bench` (which
+//! Each prints the median and p99 (the concurrent one, calls/s and CPU). Run with `cargo xtask bench` (which
 //! builds the plugins first). Optional argument: a filter on the names.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -119,6 +121,59 @@ async fn tools_call(dist: &Path, cache: &Path) {
         }
         report(name, "µs", samples);
     }
+    concurrent(&server, &conn, &legacy).await;
+}
+
+/// 16 callers at once on the runtime's worker threads, as over HTTP but
+/// without a transport: calls/s and the process's CPU time per call.
+async fn concurrent(server: &Arc<berth::protocol::Server>, conn: &Arc<Connection>, request: &str) {
+    const CALLERS: usize = 16;
+    const CALLS: usize = 2000;
+    let run = |calls: usize| {
+        let tasks: Vec<_> = (0..CALLERS)
+            .map(|caller| {
+                let (server, conn) = (server.clone(), conn.clone());
+                // Ids must be unique among the connection's calls in flight.
+                let request = request.replace("\"id\":2", &format!("\"id\":\"c{caller}\""));
+                tokio::spawn(async move {
+                    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+                    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+                    let out = Outbound::new(tx);
+                    for _ in 0..calls {
+                        let r = server.handle(&conn, &request, &out).await.unwrap();
+                        assert!(r.contains("Hello"), "{r}");
+                    }
+                })
+            })
+            .collect();
+        async move {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+    };
+    run(100).await;
+    let cpu = process_cpu_seconds();
+    let t = Instant::now();
+    run(CALLS).await;
+    let wall = t.elapsed().as_secs_f64();
+    let calls = (CALLERS * CALLS) as f64;
+    println!(
+        "{:<40} {:>9.0} calls/s   CPU {:>9.2} µs/call",
+        format!("tools/call hello, {CALLERS} callers"),
+        calls / wall,
+        (process_cpu_seconds() - cpu) / calls * 1e6
+    );
+}
+
+/// utime + stime of this process (all threads), in seconds.
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // USER_HZ is 100 on every Linux this runs on.
+    ticks / 100.0
 }
 
 fn kv() {

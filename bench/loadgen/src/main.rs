@@ -4,13 +4,16 @@
 //! berth-load --url http://127.0.0.1:8080/mcp [--era legacy|modern]
 //!            [--clients 16] [--calls 2000] [--tool hello_greet]
 //!            [--args '{"name":"load"}'] [--server-pid PID]
-//!            [--mode calls|handshakes|idle] [--count N]
+//!            [--mode calls|handshakes|idle] [--count N] [--expect-error]
 //! ```
 //!
 //! - `calls`: each client opens one keep-alive connection (and, in the legacy
 //!   era, one session) and makes `--calls` sequential `tools/call`s after a
 //!   warm-up. Prints calls/s, median and p99 latency, and with
 //!   `--server-pid` the server's CPU time (utime+stime) per call.
+//!   With `--expect-error` every call must instead be answered with a
+//!   JSON-RPC error (e.g. `--tool nope`): the server's own path (framing,
+//!   session lookup, dispatch) without running a tool.
 //! - `handshakes`: `--count` legacy handshakes (initialize, initialized,
 //!   DELETE) over the clients; prints handshakes/s and CPU per handshake.
 //! - `idle`: opens `--count` legacy sessions and leaves them idle; with
@@ -46,6 +49,7 @@ struct Args {
     server_pid: Option<u32>,
     mode: String,
     count: usize,
+    expect_error: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -60,6 +64,7 @@ fn parse_args() -> Result<Args> {
         server_pid: None,
         mode: "calls".to_owned(),
         count: 10_000,
+        expect_error: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -89,6 +94,7 @@ fn parse_args() -> Result<Args> {
             "--server-pid" => args.server_pid = Some(value()?.parse()?),
             "--mode" => args.mode = value()?,
             "--count" => args.count = value()?.parse()?,
+            "--expect-error" => args.expect_error = true,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -241,7 +247,8 @@ async fn call(conn: &mut Conn, args: &Args, session: Option<&str>, id: u64) -> R
     };
     let response = response_of(&r)
         .ok_or_else(|| anyhow!("no JSON-RPC response in {} {}", r.status, r.body))?;
-    if response.get("error").is_some() || response["result"]["isError"] == json!(true) {
+    let failed = response.get("error").is_some() || response["result"]["isError"] == json!(true);
+    if failed != args.expect_error {
         bail!("call failed: {response}");
     }
     Ok(())
