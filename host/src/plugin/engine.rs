@@ -5,6 +5,7 @@ use super::RuntimeOptions;
 use super::bindings::Plugin as PluginWorld;
 use super::error::RuntimeError;
 use super::host::{CallState, MemoryLimiter, StoreData};
+use super::retire::Retired;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -43,6 +44,8 @@ pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
         Ok(config)
     };
     let mut pooled = base()?;
+    // Calls in flight (finished ones waiting to be dropped still hold their
+    // permit, see `retire`) and describes at load.
     let slots = options.max_concurrent_calls.saturating_add(8);
     let mut pool = wasmtime::PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
@@ -86,14 +89,15 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<StoreData>, RuntimeError>
     Ok(linker)
 }
 
-/// Advances the engine's epoch until dropped.
+/// Advances the engine's epoch, and drops retired stores left waiting,
+/// until dropped.
 pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
-    pub(crate) fn start(engine: Engine) -> Self {
+    pub(crate) fn start(engine: Engine, retired: Arc<Retired>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -102,6 +106,7 @@ impl EpochTicker {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
+                    retired.flush();
                 }
             })
             .map_err(|e| tracing::error!(error = %e, "cannot start the epoch thread"))
@@ -173,6 +178,7 @@ pub(crate) fn store(
         limiter: MemoryLimiter {
             max_bytes: limits.memory_bytes,
             hit: false,
+            peak: 0,
         },
         deadline: Instant::now() + limits.deadline,
         deadline_hit: false,

@@ -24,6 +24,8 @@ const MAX_LIST_KEYS: usize = 1000;
 pub(crate) struct MemoryLimiter {
     pub(crate) max_bytes: usize,
     pub(crate) hit: bool,
+    /// The largest linear memory granted so far.
+    pub(crate) peak: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -37,6 +39,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.hit = true;
             return Ok(false);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

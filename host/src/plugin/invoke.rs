@@ -77,7 +77,7 @@ fn unexpected() -> CallError {
 impl PluginHost {
     async fn exec(&self, plugin: &Plugin, cx: CallContext, op: Op<'_>) -> Result<Done, CallError> {
         let cancel = cx.cancel.clone();
-        let _permit = tokio::select! {
+        let permit = tokio::select! {
             p = self.runtime.permits.acquire() => p.map_err(|_| CallError::Cancelled)?,
             () = cancel.cancelled() => return Err(CallError::Cancelled),
         };
@@ -159,7 +159,7 @@ impl PluginHost {
         };
         output.log(&plugin.name);
         let data = store.data();
-        match outcome {
+        let result = match outcome {
             None => Err(CallError::Cancelled),
             Some(Ok(result)) => result.map_err(plugin_error),
             Some(Err(_)) if data.deadline_hit => Err(CallError::Deadline {
@@ -171,7 +171,9 @@ impl PluginHost {
             Some(Err(trap)) => Err(CallError::Trap {
                 detail: format!("{trap:?}"),
             }),
-        }
+        };
+        self.runtime.retired.retire(store, permit);
+        result
     }
 
     /// Calls a tool in a fresh sandbox; `input` continues an earlier round.

@@ -18,6 +18,7 @@ mod loader;
 mod manifest;
 mod registry;
 mod reload;
+mod retire;
 mod surface;
 
 pub use convert::ToolInfo;
@@ -150,7 +151,8 @@ pub(crate) struct Runtime {
     kv: SharedKv,
     changes: tokio::sync::broadcast::Sender<Change>,
     options: RuntimeOptions,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
+    retired: Arc<retire::Retired>,
     _ticker: engine::EpochTicker,
 }
 
@@ -171,10 +173,15 @@ impl PluginHost {
     pub fn new(options: RuntimeOptions, kv: SharedKv) -> Result<Self, RuntimeError> {
         let engine = engine::engine(&options)?;
         let linker = engine::linker(&engine)?;
-        let permits = Semaphore::new(options.max_concurrent_calls as usize);
+        let permits = Arc::new(Semaphore::new(options.max_concurrent_calls as usize));
+        let retired = Arc::new(retire::Retired::new(
+            permits.clone(),
+            options.max_concurrent_calls,
+        ));
         Ok(Self {
             runtime: Runtime {
-                _ticker: engine::EpochTicker::start(engine.clone()),
+                _ticker: engine::EpochTicker::start(engine.clone(), retired.clone()),
+                retired,
                 engine,
                 linker,
                 kv,
