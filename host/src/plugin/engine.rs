@@ -106,7 +106,7 @@ impl EpochTicker {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
-                    retired.flush();
+                    retired.flush_idle();
                 }
             })
             .map_err(|e| tracing::error!(error = %e, "cannot start the epoch thread"))

@@ -9,6 +9,7 @@
 //! import the protocol or transport layers.
 
 use super::host::StoreData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::Store;
@@ -29,6 +30,8 @@ pub(crate) struct Retired {
     stores: Mutex<Vec<Store<StoreData>>>,
     permits: Arc<Semaphore>,
     batch: usize,
+    /// A store was retired since the last [`Retired::flush_idle`].
+    recent: AtomicBool,
 }
 
 impl Retired {
@@ -40,6 +43,7 @@ impl Retired {
             stores: Mutex::new(Vec::with_capacity(batch)),
             permits,
             batch,
+            recent: AtomicBool::new(false),
         }
     }
 
@@ -55,6 +59,7 @@ impl Retired {
             return;
         }
         permit.forget();
+        self.recent.store(true, Ordering::Relaxed);
         let full = {
             let mut stores = self.lock();
             stores.push(store);
@@ -67,8 +72,18 @@ impl Retired {
         self.drop_all(full);
     }
 
+    /// Drops every waiting store if none was retired since the last call:
+    /// run every epoch tick, so while calls keep coming, batches fill and
+    /// are dropped by the calls themselves, and once they stop, nothing
+    /// waits for more than two ticks.
+    pub(crate) fn flush_idle(&self) {
+        if !self.recent.swap(false, Ordering::Relaxed) {
+            self.flush();
+        }
+    }
+
     /// Drops every waiting store.
-    pub(crate) fn flush(&self) {
+    fn flush(&self) {
         let all = std::mem::take(&mut *self.lock());
         self.drop_all(all);
     }
@@ -161,14 +176,18 @@ mod tests {
     }
 
     #[test]
-    fn flush_drops_what_waits_and_large_stores_do_not_wait() {
+    fn an_idle_tick_drops_what_waits_and_large_stores_do_not_wait() {
         let (engine, permits, retired) = setup(64); // batches of 8
         let events = Arc::new(Quiet);
         for _ in 0..3 {
             retired.retire(store(&engine, &events, 0), permits.try_acquire().unwrap());
         }
         assert_eq!(permits.available_permits(), 61);
-        retired.flush();
+        // Calls came since the last tick: nothing is dropped yet.
+        retired.flush_idle();
+        assert_eq!(permits.available_permits(), 61);
+        // A tick without calls drops what waits.
+        retired.flush_idle();
         assert_eq!(permits.available_permits(), 64);
         assert!(retired.lock().is_empty());
         // A store whose memory grew past the bound is dropped right away.
