@@ -143,5 +143,7 @@ fn test(root: &Path) -> Result<()> {
 
 fn bench(root: &Path, args: &[String]) -> Result<()> {
     build_plugins(root)?;
-    run(host_cargo(root).args(["bench", "-p", "berth"]).args(args))
+    run(host_cargo(root)
+        .args(["bench", "-p", "berth", "--bench", "runtime"])
+        .args(args))
 }
