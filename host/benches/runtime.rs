@@ -27,6 +27,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The served binary's allocator (see src/main.rs), so that figures with
+// several threads are the binary's, not the system allocator's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn report(name: &str, unit: &str, mut samples: Vec<f64>) {
     samples.sort_by(f64::total_cmp);
     let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
