@@ -9,8 +9,9 @@
 //! - host start-up with 10 plugins whose compiled code is cached;
 //! - session lookup among 100,000 open sessions.
 //!
-//! Each prints the median and p99 (the concurrent one, calls/s and CPU). Run with `cargo xtask bench` (which
-//! builds the plugins first). Optional argument: a filter on the names.
+//! Each prints the median and p99 (the concurrent one, calls/s and CPU).
+//! Run with `cargo xtask bench` (which builds the plugins first). Optional
+//! argument: a filter on the names.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../../xtask/src/plugins.rs"]

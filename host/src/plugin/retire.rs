@@ -25,7 +25,7 @@ const MAX_MEMORY: usize = 4 << 20;
 /// store again). A waiting store keeps its call's concurrency permit, so
 /// the pool never holds more stores than `max_concurrent_calls`; the batch
 /// is bounded in count and in memory, and the epoch thread drops what is
-/// left within a tick when calls stop coming.
+/// left within two ticks when calls stop coming.
 pub(crate) struct Retired {
     stores: Mutex<Vec<Store<StoreData>>>,
     permits: Arc<Semaphore>,
@@ -40,7 +40,7 @@ impl Retired {
         // starve new calls of a small limit.
         let batch = (max_concurrent_calls as usize / 8).clamp(1, BATCH);
         Self {
-            stores: Mutex::new(Vec::with_capacity(batch)),
+            stores: Mutex::new(Vec::new()),
             permits,
             batch,
             recent: AtomicBool::new(false),
