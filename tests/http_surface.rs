@@ -1,13 +1,13 @@
 //! End to end over HTTP: a legacy client asked on its call's SSE stream,
-//! and resource updates reaching exactly their subscribers, with notes kept
-//! apart per principal.
+//! resource updates reaching exactly their subscribers, with notes kept
+//! apart per principal, and arguments mirrored into `Mcp-Param-*` headers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use serde_json::{Value, json};
 use support::dist;
-use support::http::{BOTH, Http, JSON_ONLY, Served, config, rpc, text};
+use support::http::{BOTH, Http, JSON_ONLY, Served, config, modern, open_session, rpc, text};
 
 const MODERN: [(&str, &str); 2] = [BOTH, ("mcp-protocol-version", "2026-07-28")];
 
@@ -28,6 +28,8 @@ async fn modern_as(http: &Http, who: &str, id: i64, method: &str, mut params: Va
     if let Some(name) = &name {
         h.push(("mcp-name", name));
     }
+    let mirrored = support::mirrored_headers(&params);
+    h.extend(mirrored.iter().map(|(k, v)| (*k, v.as_str())));
     http.post("/mcp", &h, &rpc(id, method, params)).await.json()
 }
 
@@ -178,4 +180,85 @@ async fn resource_updates_reach_their_subscribers_and_notes_stay_with_their_owne
     let next = other.next().await.unwrap().json();
     assert_eq!(next["params"]["uri"], "notes://other");
     std::fs::remove_file(cfg).unwrap();
+}
+
+#[tokio::test]
+async fn mirrored_arguments_must_travel_in_matching_headers() {
+    let server = Served::start(&[], &[dist()]).await;
+    let http = server.client();
+    let list = modern(&http, 1, "tools/list", json!({})).await.json();
+    let write = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "notes_write")
+        .unwrap();
+    assert_eq!(
+        write["inputSchema"]["properties"]["id"]["x-mcp-header"],
+        "Note-Id"
+    );
+    // `modern` sends what a conforming client sends.
+    let call = |id: &str| json!({"name": "notes_write", "arguments": {"id": id, "text": "x"}});
+    let ok = modern(&http, 2, "tools/call", call("plan")).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(text(&ok.json()["result"]), "Saved notes://plan.");
+    // The same call with the header missing, different, or badly encoded.
+    let raw = |header: Option<&'static str>, id: &'static str| {
+        let http = &http;
+        async move {
+            let mut body = rpc(3, "tools/call", call(id));
+            body["params"]["_meta"] = support::modern_meta();
+            let mut h = vec![
+                MODERN[0],
+                MODERN[1],
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "notes_write"),
+            ];
+            if let Some(v) = header {
+                h.push(("Mcp-Param-Note-Id", v));
+            }
+            http.post("/mcp", &h, &body).await
+        }
+    };
+    let cases = [
+        (
+            None,
+            "Mcp-Param-Note-Id header is missing, but arguments.id is \"ghost\"",
+        ),
+        (
+            Some("plan"),
+            "Mcp-Param-Note-Id header value 'plan' does not match body value 'ghost'",
+        ),
+        (Some("=?base64?Z2hvc3Q?="), "not valid =?base64?"),
+        (Some("=?base64?Z2h!c3Q=?="), "not valid =?base64?"),
+    ];
+    for (header, message) in cases {
+        let r = raw(header, "ghost").await;
+        assert_eq!(r.status, 400, "{header:?}: {}", r.body);
+        let e = &r.json()["error"];
+        assert_eq!(e["code"], -32020, "{e}");
+        assert_eq!(e["data"]["header"], "Mcp-Param-Note-Id");
+        let got = e["message"].as_str().unwrap();
+        assert!(got.contains(message), "{header:?}: {got}");
+    }
+    // None of them ran: there is no note `ghost`.
+    let read = modern(&http, 4, "resources/read", json!({"uri": "notes://ghost"}))
+        .await
+        .json();
+    assert_eq!(read["error"]["code"], -32602, "{read}");
+    // The Base64 form of the right value is the right value.
+    let encoded = raw(Some("=?base64?Z2hvc3Q=?="), "ghost").await;
+    assert_eq!(encoded.status, 200, "{}", encoded.body);
+    assert_eq!(text(&encoded.json()["result"]), "Saved notes://ghost.");
+    // Legacy sessions predate the headers and need none.
+    let sid = open_session(&http, "2025-11-25").await;
+    let legacy = http
+        .post(
+            "/mcp",
+            &[BOTH, ("mcp-session-id", &sid)],
+            &rpc(5, "tools/call", call("old")),
+        )
+        .await;
+    assert_eq!(legacy.status, 200, "{}", legacy.body);
+    assert_eq!(text(&legacy.json()["result"]), "Saved notes://old.");
 }

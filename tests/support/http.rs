@@ -317,9 +317,9 @@ pub async fn open_session(http: &Http, version: &str) -> String {
 /// A modern request with the headers the 2026-07-28 transport requires.
 pub async fn modern(http: &Http, id: i64, method: &str, mut params: Value) -> Reply {
     params["_meta"] = super::modern_meta();
-    let name = params
-        .get("name")
-        .and_then(Value::as_str)
+    let name = params["name"]
+        .as_str()
+        .or(params["uri"].as_str())
         .map(str::to_owned);
     let mut headers = vec![
         BOTH,
@@ -329,5 +329,7 @@ pub async fn modern(http: &Http, id: i64, method: &str, mut params: Value) -> Re
     if let Some(name) = &name {
         headers.push(("mcp-name", name));
     }
+    let mirrored = super::mirrored_headers(&params);
+    headers.extend(mirrored.iter().map(|(h, v)| (*h, v.as_str())));
     http.post("/mcp", &headers, &rpc(id, method, params)).await
 }

@@ -186,6 +186,25 @@ pub fn modern_meta() -> Value {
     })
 }
 
+/// The `Mcp-Param-*` headers a conforming 2026-07-28 client sends with a
+/// `tools/call` of the example plugins: their `x-mcp-header` arguments.
+pub fn mirrored_headers(params: &Value) -> Vec<(&'static str, String)> {
+    const MIRRORED: [(&str, &str, &str); 3] = [
+        ("notes_write", "mcp-param-note-id", "id"),
+        ("notes_delete", "mcp-param-note-id", "id"),
+        ("test_mirrored_header", "mcp-param-region", "region"),
+    ];
+    MIRRORED
+        .iter()
+        .filter(|(tool, ..)| params["name"] == *tool)
+        .filter_map(|(_, header, arg)| {
+            params["arguments"][arg]
+                .as_str()
+                .map(|v| (*header, v.to_owned()))
+        })
+        .collect()
+}
+
 /// The first text block of a tool result.
 pub fn text(result: &Value) -> &str {
     result["content"][0]["text"]

@@ -30,6 +30,8 @@ pub struct ToolInfo {
     pub icons: Vec<Icon>,
     /// Keeps session state.
     pub stateful: bool,
+    /// Arguments mirrored into `Mcp-Param-*` headers (`x-mcp-header`).
+    pub mirrored: Vec<super::mirror::MirroredParam>,
     input_validator: Arc<jsonschema::Validator>,
     output_validator: Option<Arc<jsonschema::Validator>>,
 }
@@ -116,6 +118,8 @@ pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
             "a stateful tool must not declare a `session` argument: the host adds it".to_owned(),
         );
     }
+    let mirrored =
+        super::mirror::mirrored_params(&input_schema).map_err(|e| format!("input schema: {e}"))?;
     let output_schema = t
         .output_schema
         .as_deref()
@@ -146,6 +150,7 @@ pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
         annotations,
         icons: t.icons.into_iter().map(icon).collect(),
         stateful: t.stateful,
+        mirrored,
     })
 }
 
@@ -285,6 +290,17 @@ mod tests {
         let with_session = r#"{"type":"object","properties":{"session":{"type":"string"}}}"#;
         assert!(tool_info(descriptor("t", with_session, true)).is_err());
         assert!(tool_info(descriptor("t", with_session, false)).is_ok());
+        let mirrored =
+            r#"{"type":"object","properties":{"r":{"type":"string","x-mcp-header":"Region"}}}"#;
+        let info = tool_info(descriptor("t", mirrored, false)).unwrap();
+        assert_eq!(info.mirrored[0].header, "Mcp-Param-Region");
+        let bad =
+            r#"{"type":"object","properties":{"r":{"type":"number","x-mcp-header":"Region"}}}"#;
+        let e = tool_info(descriptor("t", bad, false)).unwrap_err();
+        assert!(
+            e.starts_with("input schema: x-mcp-header at /properties/r"),
+            "{e}"
+        );
     }
 
     #[test]

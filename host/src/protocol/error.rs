@@ -66,11 +66,13 @@ pub enum RpcError {
         /// Whether the request is legacy.
         legacy: bool,
     },
-    /// An HTTP header disagrees with the body.
-    #[error("header {header} does not match the request body")]
+    /// An HTTP header disagrees with the body, or is missing or malformed.
+    #[error("header {header} does not match the request body: {detail}")]
     HeaderMismatch {
-        /// The header.
-        header: &'static str,
+        /// The header, as the specification spells it.
+        header: String,
+        /// What is wrong, for the client.
+        detail: String,
     },
     /// The request needs client capabilities the client did not declare.
     #[error("missing required client capability")]
@@ -116,13 +118,13 @@ impl RpcError {
             Self::Internal => "Internal error".to_owned(),
             Self::Failed(m) => m.clone(),
             Self::ResourceNotFound { uri, .. } => format!("Resource not found: {uri}"),
-            Self::HeaderMismatch { header } => format!("Header mismatch: {header}"),
+            Self::HeaderMismatch { detail, .. } => format!("Header mismatch: {detail}"),
             Self::MissingClientCapability { .. } => "Missing required client capability".to_owned(),
             Self::UnsupportedVersion { .. } => "Unsupported protocol version".to_owned(),
         };
         let data = match self {
             Self::Parse(detail) => Some(json!({ "detail": detail })),
-            Self::HeaderMismatch { header } => Some(json!({ "header": header })),
+            Self::HeaderMismatch { header, .. } => Some(json!({ "header": header })),
             Self::ResourceNotFound { uri, .. } => Some(json!({ "uri": uri })),
             Self::MissingClientCapability { required } => {
                 Some(json!({ "requiredCapabilities": required }))
@@ -162,7 +164,8 @@ mod tests {
     fn modern_error_codes_match_the_spec() {
         assert_eq!(
             RpcError::HeaderMismatch {
-                header: "Mcp-Method"
+                header: "Mcp-Method".to_owned(),
+                detail: "Mcp-Method header is missing".to_owned(),
             }
             .code(),
             -32020

@@ -10,6 +10,7 @@ mod connection;
 pub mod era;
 pub mod error;
 mod events;
+pub mod headers;
 mod input;
 pub mod jsonrpc;
 mod lists;

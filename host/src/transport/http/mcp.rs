@@ -10,6 +10,7 @@ use super::HttpState;
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
 use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
+use crate::protocol::headers::Header;
 use crate::protocol::jsonrpc::{self, Incoming, RequestId};
 use crate::protocol::streams::StreamEvent;
 use crate::protocol::{Connection, Outbound, Reply, RpcError, next_legacy_notices};
@@ -18,16 +19,12 @@ use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use futures_util::stream;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub(super) const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
-const METHOD_HEADER: &str = "mcp-method";
-const NAME_HEADER: &str = "mcp-name";
 const LAST_EVENT_ID: &str = "last-event-id";
 /// Events buffered per SSE response before the sender waits or drops.
 const SSE_QUEUE: usize = 64;
@@ -61,53 +58,14 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Decodes the `=?base64?…?=` sentinel form of `Mcp-Name`.
-fn decode_name(value: &str) -> Option<String> {
-    match value
-        .strip_prefix("=?base64?")
-        .and_then(|v| v.strip_suffix("?="))
-    {
-        Some(encoded) => base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok()),
-        None => Some(value.to_owned()),
+/// A header for the 2026-07-28 checks (`protocol::headers`).
+fn lookup<'h>(headers: &'h HeaderMap, name: &str) -> Header<'h> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Header::Absent,
+        (Some(v), None) => Header::One(v.as_bytes()),
+        (Some(_), Some(_)) => Header::Repeated,
     }
-}
-
-/// The 2026-07-28 header checks: `MCP-Protocol-Version`, `Mcp-Method` and
-/// `Mcp-Name` must be present and match the body.
-fn check_modern_headers(
-    headers: &HeaderMap,
-    method: &str,
-    params: &Map<String, Value>,
-) -> Result<(), RpcError> {
-    let body_version = era::meta(params)
-        .and_then(|m| m.get(era::META_PROTOCOL_VERSION))
-        .and_then(Value::as_str);
-    if header_str(headers, VERSION_HEADER) != body_version {
-        return Err(RpcError::HeaderMismatch {
-            header: "MCP-Protocol-Version",
-        });
-    }
-    if header_str(headers, METHOD_HEADER) != Some(method) {
-        return Err(RpcError::HeaderMismatch {
-            header: "Mcp-Method",
-        });
-    }
-    let name_field = match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" => Some("uri"),
-        _ => None,
-    };
-    if let Some(field) = name_field {
-        let body = params.get(field).and_then(Value::as_str);
-        let header = header_str(headers, NAME_HEADER).and_then(decode_name);
-        if header.as_deref() != body {
-            return Err(RpcError::HeaderMismatch { header: "Mcp-Name" });
-        }
-    }
-    Ok(())
 }
 
 fn status_of(reply: &Reply, modern: bool) -> StatusCode {
@@ -171,7 +129,10 @@ async fn modern_post(
         // The modern revision defines no client notifications over HTTP.
         return StatusCode::ACCEPTED.into_response();
     };
-    if let Err(e) = check_modern_headers(headers, &method, &params) {
+    if let Err(e) = state
+        .server
+        .check_modern_headers(&method, &params, |name| lookup(headers, name))
+    {
         return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
     }
     let listen = method == "subscriptions/listen";
@@ -510,51 +471,4 @@ fn method_not_allowed() -> Response {
         "GET and DELETE need an Mcp-Session-Id (legacy sessions); 2026-07-28 has no sessions",
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_in_the_base64_sentinel_form_are_decoded() {
-        assert_eq!(decode_name("plain").as_deref(), Some("plain"));
-        assert_eq!(
-            decode_name("=?base64?SGVsbG8sIOS4lueVjA==?=").as_deref(),
-            Some("Hello, 世界")
-        );
-        assert_eq!(decode_name("=?base64?!!!?="), None);
-    }
-
-    #[test]
-    fn modern_headers_must_match_the_body() {
-        let params: Map<String, Value> = serde_json::from_value(serde_json::json!({
-            "name": "hello_greet",
-            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-        }))
-        .unwrap();
-        let mut h = HeaderMap::new();
-        h.insert(VERSION_HEADER, HeaderValue::from_static("2026-07-28"));
-        h.insert(METHOD_HEADER, HeaderValue::from_static("tools/call"));
-        h.insert(NAME_HEADER, HeaderValue::from_static("hello_greet"));
-        assert!(check_modern_headers(&h, "tools/call", &params).is_ok());
-        h.insert(NAME_HEADER, HeaderValue::from_static("other"));
-        assert_eq!(
-            check_modern_headers(&h, "tools/call", &params),
-            Err(RpcError::HeaderMismatch { header: "Mcp-Name" })
-        );
-        assert_eq!(
-            check_modern_headers(&h, "tools/list", &params),
-            Err(RpcError::HeaderMismatch {
-                header: "Mcp-Method"
-            })
-        );
-        h.remove(VERSION_HEADER);
-        assert_eq!(
-            check_modern_headers(&h, "tools/call", &params),
-            Err(RpcError::HeaderMismatch {
-                header: "MCP-Protocol-Version"
-            })
-        );
-    }
 }

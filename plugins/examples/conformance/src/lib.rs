@@ -1,7 +1,8 @@
 //! `conformance`: exactly the tools, resources, prompts and completions the
 //! official MCP conformance suite calls (its manifest sets an empty prefix,
-//! so the names are the suite's). Served by `cargo xtask test` to the
-//! suite, in both protocol eras.
+//! so the names are the suite's), including `test_mirrored_header`, whose
+//! `x-mcp-header` argument the suite's SEP-2243 scenario looks for. Served
+//! by `cargo xtask test` to the suite, in both protocol eras.
 
 use berth_plugin::bindings::exports::berth::plugin::completion::{CompletionResult, Reference};
 use berth_plugin::prelude::*;
@@ -77,6 +78,15 @@ fn text_block(text: &str) -> Content {
 
 fn sleep_ms(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// Arguments of `test_mirrored_header` (SEP-2243).
+#[derive(Deserialize, JsonSchema)]
+struct Routed {
+    /// Where to run. Travels in the `Mcp-Param-Region` header too, so a
+    /// gateway can route on it without reading the body.
+    #[schemars(extend("x-mcp-header" = "Region"))]
+    region: String,
 }
 
 fn with_logging(_: NoArgs) -> ToolResult {
@@ -545,6 +555,11 @@ impl Plugin for Conformance {
                 streaming_elicitation,
             ),
             tool("test_logging_tool", "Logs one info message", logging_tool),
+            tool(
+                "test_mirrored_header",
+                "Names the region it was given; the region is mirrored into Mcp-Param-Region",
+                |r: Routed| Ok(text(format!("region: {}", r.region))),
+            ),
         ]
     }
 

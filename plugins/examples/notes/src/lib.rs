@@ -24,7 +24,10 @@ const MAX_TEXT: usize = 64 * 1024;
 /// A note to write.
 #[derive(Deserialize, JsonSchema)]
 struct Write {
-    /// The note's id: 1-64 letters, digits, `-` or `_`.
+    /// The note's id: 1-64 letters, digits, `-` or `_` (also in the `Mcp-Param-Note-Id` header).
+    // Over 2026-07-28 HTTP the id travels in that header too, so a gateway
+    // can see which note a call changes without reading the body.
+    #[schemars(extend("x-mcp-header" = "Note-Id"))]
     id: String,
     /// Its text (at most 64 KiB).
     text: String,
@@ -33,7 +36,8 @@ struct Write {
 /// A note to delete.
 #[derive(Deserialize, JsonSchema)]
 struct Delete {
-    /// The note's id.
+    /// The note's id (also in the `Mcp-Param-Note-Id` header).
+    #[schemars(extend("x-mcp-header" = "Note-Id"))]
     id: String,
 }
 

@@ -1,0 +1,275 @@
+//! `x-mcp-header` annotations (2026-07-28, SEP-2243): a tool may ask that
+//! some of its arguments also travel in `Mcp-Param-{Name}` HTTP headers,
+//! so that gateways can route on them without parsing the body.
+//!
+//! Owns finding those annotations in a tool's input schema and the rules
+//! they must follow, checked once when a plugin loads. Comparing a
+//! request's headers with its arguments is the protocol's
+//! (`protocol::headers`). Must not import anything else of the host.
+
+use serde_json::{Map, Value};
+
+/// The schema keyword.
+pub const ANNOTATION: &str = "x-mcp-header";
+
+/// An argument a tool mirrors into a header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredParam {
+    /// The header: `Mcp-Param-` and the annotation's value.
+    pub header: String,
+    /// The argument's place: a chain of `properties` keys from the root.
+    pub path: Vec<String>,
+}
+
+impl MirroredParam {
+    /// The argument's value in `arguments`, if there is one (`null` is
+    /// none).
+    pub fn value_in<'a>(&self, arguments: Option<&'a Value>) -> Option<&'a Value> {
+        let mut at = arguments?;
+        for key in &self.path {
+            at = at.as_object()?.get(key)?;
+        }
+        (!at.is_null()).then_some(at)
+    }
+
+    /// `arguments.a.b`, for messages.
+    pub fn argument(&self) -> String {
+        format!("arguments.{}", self.path.join("."))
+    }
+}
+
+/// Keywords whose value maps names to subschemas.
+const SCHEMA_MAPS: [&str; 4] = [
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
+/// Keywords whose value is data, not schemas.
+const DATA: [&str; 4] = ["enum", "const", "default", "examples"];
+
+/// The arguments `schema` mirrors into headers.
+///
+/// # Errors
+/// Where an annotation breaks a rule: not a header token, not unique
+/// (case-insensitively), on a type other than string, integer or boolean,
+/// or not reachable from the root through `properties` alone.
+pub fn mirrored_params(schema: &Map<String, Value>) -> Result<Vec<MirroredParam>, String> {
+    let mut out = Vec::new();
+    visit(schema, "", Some(&mut Vec::new()), &mut out)?;
+    let mut seen = std::collections::HashSet::new();
+    for p in &out {
+        if !seen.insert(p.header.to_ascii_lowercase()) {
+            return Err(format!(
+                "{ANNOTATION} values must be unique (case-insensitively): {} is declared twice",
+                p.header
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Visits one subschema at JSON pointer `at`. `path` is the chain of
+/// `properties` keys that reached it, or `None` when another keyword
+/// (`items`, `oneOf`, `$ref` targets, …) is on the way.
+fn visit(
+    schema: &Map<String, Value>,
+    at: &str,
+    mut path: Option<&mut Vec<String>>,
+    out: &mut Vec<MirroredParam>,
+) -> Result<(), String> {
+    if let Some(name) = schema.get(ANNOTATION) {
+        let place = if at.is_empty() { "/" } else { at };
+        let Some(path) = path.as_deref().filter(|p| !p.is_empty()) else {
+            return Err(format!(
+                "{ANNOTATION} at {place} is not on a property reachable from the root through `properties` alone"
+            ));
+        };
+        let name = name
+            .as_str()
+            .filter(|n| !n.is_empty() && n.bytes().all(is_tchar))
+            .ok_or_else(|| {
+                format!("{ANNOTATION} at {place} must be a non-empty HTTP header token, not {name}")
+            })?;
+        if !primitive(schema.get("type")) {
+            return Err(format!(
+                "{ANNOTATION} at {place} is on a property whose type is not string, integer or boolean"
+            ));
+        }
+        out.push(MirroredParam {
+            header: format!("Mcp-Param-{name}"),
+            path: path.clone(),
+        });
+    }
+    for (key, value) in schema {
+        let here = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+        if key == "properties" {
+            for (prop, sub) in value.as_object().into_iter().flatten() {
+                let Some(sub) = sub.as_object() else { continue };
+                let inner = format!("{here}/{}", prop.replace('~', "~0").replace('/', "~1"));
+                match path.as_deref_mut() {
+                    Some(p) => {
+                        p.push(prop.clone());
+                        let r = visit(sub, &inner, Some(p), out);
+                        p.pop();
+                        r?;
+                    }
+                    None => visit(sub, &inner, None, out)?,
+                }
+            }
+        } else if SCHEMA_MAPS.contains(&key.as_str()) {
+            for (name, sub) in value.as_object().into_iter().flatten() {
+                visit_any(sub, &format!("{here}/{name}"), out)?;
+            }
+        } else if !DATA.contains(&key.as_str()) && key != ANNOTATION {
+            visit_any(value, &here, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Any schema-shaped value off the `properties` chain.
+fn visit_any(value: &Value, at: &str, out: &mut Vec<MirroredParam>) -> Result<(), String> {
+    match value {
+        Value::Object(map) => visit(map, at, None, out),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| visit_any(v, &format!("{at}/{i}"), out)),
+        _ => Ok(()),
+    }
+}
+
+/// `type` is string, integer or boolean (optionally also null).
+fn primitive(ty: Option<&Value>) -> bool {
+    let ok = |t: &str| matches!(t, "string" | "integer" | "boolean");
+    match ty {
+        Some(Value::String(t)) => ok(t),
+        Some(Value::Array(types)) => {
+            let named: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
+            named.len() == types.len()
+                && named.iter().filter(|t| **t != "null").count() == 1
+                && named.iter().all(|t| *t == "null" || ok(t))
+        }
+        _ => false,
+    }
+}
+
+/// RFC 9110 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(schema: Value) -> Result<Vec<MirroredParam>, String> {
+        mirrored_params(schema.as_object().unwrap())
+    }
+
+    #[test]
+    fn annotated_properties_are_found_at_any_depth_of_properties() {
+        let found = params(json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "query": {"type": "string"},
+            "options": {"type": "object", "properties": {
+                "limit": {"type": ["integer", "null"], "x-mcp-header": "Limit"},
+                "dry": {"type": "boolean", "x-mcp-header": "Dry-Run"}
+            }},
+            "tags": {"type": "array", "default": [{"x-mcp-header": "data, not a schema"}]}
+        }}))
+        .unwrap();
+        let mut got: Vec<(&str, String)> = found
+            .iter()
+            .map(|p| (p.header.as_str(), p.path.join(".")))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("Mcp-Param-Dry-Run", "options.dry".to_owned()),
+                ("Mcp-Param-Limit", "options.limit".to_owned()),
+                ("Mcp-Param-Region", "region".to_owned()),
+            ]
+        );
+        assert!(params(json!({"type": "object"})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn annotations_that_break_a_rule_are_refused_with_their_place() {
+        let cases = [
+            (
+                json!({"properties": {"n": {"type": "number", "x-mcp-header": "N"}}}),
+                "not string, integer or boolean",
+            ),
+            (
+                json!({"properties": {"o": {"type": "object", "x-mcp-header": "O"}}}),
+                "not string, integer or boolean",
+            ),
+            (
+                json!({"properties": {"s": {"x-mcp-header": "S"}}}),
+                "not string, integer or boolean",
+            ),
+            (
+                json!({"properties": {"s": {"type": "string", "x-mcp-header": ""}}}),
+                "non-empty HTTP header token",
+            ),
+            (
+                json!({"properties": {"s": {"type": "string", "x-mcp-header": "A B"}}}),
+                "non-empty HTTP header token",
+            ),
+            (
+                json!({"properties": {"s": {"type": "string", "x-mcp-header": "A\r\nX: 1"}}}),
+                "non-empty HTTP header token",
+            ),
+            (
+                json!({"properties": {"s": {"type": "string", "x-mcp-header": 7}}}),
+                "non-empty HTTP header token",
+            ),
+            (
+                json!({"properties": {
+                    "a": {"type": "string", "x-mcp-header": "Region"},
+                    "b": {"type": "string", "x-mcp-header": "REGION"}}}),
+                "unique",
+            ),
+            (
+                json!({"properties": {"l": {"type": "array",
+                    "items": {"type": "string", "x-mcp-header": "Item"}}}}),
+                "/properties/l/items",
+            ),
+            (
+                json!({"oneOf": [{"properties": {"s": {"type": "string", "x-mcp-header": "S"}}}]}),
+                "/oneOf/0/properties/s",
+            ),
+            (
+                json!({"$defs": {"r": {"type": "string", "x-mcp-header": "R"}},
+                       "properties": {"r": {"$ref": "#/$defs/r"}}}),
+                "/$defs/r",
+            ),
+            (
+                json!({"type": "string", "x-mcp-header": "Root"}),
+                "at / is not",
+            ),
+        ];
+        for (schema, expect) in cases {
+            let e = params(schema.clone()).unwrap_err();
+            assert!(e.contains(expect), "{schema}: {e}");
+        }
+    }
+
+    #[test]
+    fn values_are_read_at_the_exact_path_and_null_is_none() {
+        let p = MirroredParam {
+            header: "Mcp-Param-Limit".to_owned(),
+            path: vec!["options".to_owned(), "limit".to_owned()],
+        };
+        let args = json!({"options": {"limit": 5}, "limit": 9});
+        assert_eq!(p.value_in(Some(&args)), Some(&json!(5)));
+        assert_eq!(p.value_in(Some(&json!({"options": {"limit": null}}))), None);
+        assert_eq!(p.value_in(Some(&json!({"options": 3}))), None);
+        assert_eq!(p.value_in(None), None);
+        assert_eq!(p.argument(), "arguments.options.limit");
+    }
+}

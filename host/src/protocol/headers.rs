@@ -1,0 +1,380 @@
+//! The request-metadata headers of 2026-07-28 Streamable HTTP.
+//!
+//! `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and, for `tools/call`,
+//! the `Mcp-Param-*` header of every argument the tool mirrors
+//! (`x-mcp-header`) must be present exactly when the body has the value,
+//! and equal to it. `Mcp-Name` and `Mcp-Param-*` may carry the
+//! `=?base64?…?=` form, decoded before comparing. Anything else is a
+//! `HeaderMismatch` (−32020, HTTP 400) that names the header and says why.
+//!
+//! Owns those rules; the transport only hands over header values. Must not
+//! import `transport`.
+
+use super::era;
+use super::error::RpcError;
+use super::server::Server;
+use crate::plugin::MirroredParam;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+/// A request header as the transport found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header<'h> {
+    /// Not sent.
+    Absent,
+    /// Sent once, with these bytes.
+    One(&'h [u8]),
+    /// Sent more than once: ambiguous, refused.
+    Repeated,
+}
+
+/// Most characters of a value quoted in an error message.
+const SHOWN: usize = 64;
+
+fn shown(value: &str) -> String {
+    let mut out: String = value.chars().take(SHOWN).collect();
+    if out.len() < value.len() {
+        out.push('…');
+    }
+    format!("'{out}'")
+}
+
+fn mismatch(header: &str, detail: String) -> RpcError {
+    RpcError::HeaderMismatch {
+        header: header.to_owned(),
+        detail,
+    }
+}
+
+/// Decodes the `=?base64?…?=` form; any other value is literal. `None`
+/// when the form is used but is not padded standard Base64 of UTF-8.
+pub fn decode(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// The header's text, if sent: refused when repeated or when it holds
+/// anything but visible ASCII, space and tab.
+fn text<'h>(name: &str, header: Header<'h>) -> Result<Option<&'h str>, RpcError> {
+    match header {
+        Header::Absent => Ok(None),
+        Header::Repeated => Err(mismatch(name, format!("{name} header is sent more than once"))),
+        Header::One(bytes) => bytes
+            .iter()
+            .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| {
+                mismatch(
+                    name,
+                    format!("{name} header holds characters a header value must not (use the =?base64?…?= form)"),
+                )
+            }),
+    }
+}
+
+/// A plain header that must equal `body`.
+fn equal(
+    name: &str,
+    header: Header<'_>,
+    body: Option<&str>,
+    encoded: bool,
+) -> Result<(), RpcError> {
+    let sent = text(name, header)?;
+    let sent = match sent {
+        Some(raw) if encoded => Some(decode(raw).ok_or_else(|| {
+            mismatch(
+                name,
+                format!(
+                    "{name} header is not valid =?base64?…?= (padded standard Base64 of UTF-8)"
+                ),
+            )
+        })?),
+        Some(raw) => Some(raw.to_owned()),
+        None => None,
+    };
+    match (sent.as_deref(), body) {
+        (Some(h), Some(b)) if h == b => Ok(()),
+        (Some(h), Some(b)) => Err(mismatch(
+            name,
+            format!(
+                "{name} header value {} does not match body value {}",
+                shown(h),
+                shown(b)
+            ),
+        )),
+        (None, Some(b)) => Err(mismatch(
+            name,
+            format!("{name} header is missing; the body has {}", shown(b)),
+        )),
+        (Some(h), None) => Err(mismatch(
+            name,
+            format!(
+                "{name} header value {} has no counterpart in the body",
+                shown(h)
+            ),
+        )),
+        (None, None) => Err(mismatch(name, format!("{name} header is missing"))),
+    }
+}
+
+/// Whether a decoded header value says what the argument says: strings
+/// exactly, booleans as `true`/`false`, numbers numerically (`42.0` is 42).
+fn same(argument: &Value, header: &str) -> bool {
+    match argument {
+        Value::String(s) => s == header,
+        Value::Bool(b) => header == if *b { "true" } else { "false" },
+        Value::Number(n) => match (n.as_i64(), header.parse::<i64>()) {
+            (Some(a), Ok(h)) => a == h,
+            _ => {
+                matches!((n.as_f64(), header.parse::<f64>()), (Some(a), Ok(h)) if a.is_finite() && a == h)
+            }
+        },
+        _ => false,
+    }
+}
+
+/// One mirrored argument against its `Mcp-Param-*` header.
+fn mirrored(
+    param: &MirroredParam,
+    arguments: Option<&Value>,
+    header: Header<'_>,
+) -> Result<(), RpcError> {
+    let name = param.header.as_str();
+    let sent = text(name, header)?;
+    let value = param.value_in(arguments);
+    match (sent, value) {
+        (None, None) => Ok(()),
+        (None, Some(v)) => Err(mismatch(
+            name,
+            format!("{name} header is missing, but {} is {v}", param.argument()),
+        )),
+        (Some(_), None) => Err(mismatch(
+            name,
+            format!("{name} header is sent, but {} is absent", param.argument()),
+        )),
+        (Some(raw), Some(v)) => {
+            let decoded = decode(raw).ok_or_else(|| {
+                mismatch(
+                    name,
+                    format!(
+                        "{name} header is not valid =?base64?…?= (padded standard Base64 of UTF-8)"
+                    ),
+                )
+            })?;
+            if same(v, &decoded) {
+                Ok(())
+            } else {
+                let body = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                Err(mismatch(
+                    name,
+                    format!(
+                        "{name} header value {} does not match body value {}",
+                        shown(&decoded),
+                        shown(&body)
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Checks a 2026-07-28 request's headers against its body. `header`
+    /// looks a header up by its lowercase name.
+    ///
+    /// # Errors
+    /// `HeaderMismatch`, naming the first header that is missing, repeated,
+    /// malformed or different from the body.
+    pub fn check_modern_headers<'h>(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        header: impl Fn(&str) -> Header<'h>,
+    ) -> Result<(), RpcError> {
+        let version = era::meta(params)
+            .and_then(|m| m.get(era::META_PROTOCOL_VERSION))
+            .and_then(Value::as_str);
+        equal(
+            "MCP-Protocol-Version",
+            header("mcp-protocol-version"),
+            version,
+            false,
+        )?;
+        equal("Mcp-Method", header("mcp-method"), Some(method), false)?;
+        let name_field = match method {
+            "tools/call" | "prompts/get" => "name",
+            "resources/read" => "uri",
+            _ => return Ok(()),
+        };
+        let name = params.get(name_field).and_then(Value::as_str);
+        equal("Mcp-Name", header("mcp-name"), name, true)?;
+        if method != "tools/call" {
+            return Ok(());
+        }
+        let Some(tool) = name else { return Ok(()) };
+        let registry = self.plugins().registry();
+        let Some(entry) = registry.tool(tool) else {
+            return Ok(());
+        };
+        let arguments = params.get("arguments");
+        for param in &entry.info.mirrored {
+            mirrored(param, arguments, header(&param.header.to_ascii_lowercase()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn region() -> MirroredParam {
+        MirroredParam {
+            header: "Mcp-Param-Region".to_owned(),
+            path: vec!["region".to_owned()],
+        }
+    }
+
+    fn detail(r: Result<(), RpcError>) -> String {
+        match r {
+            Err(RpcError::HeaderMismatch { detail, .. }) => detail,
+            other => panic!("not a header mismatch: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_base64_form_is_decoded_and_anything_else_is_literal() {
+        assert_eq!(decode("plain").as_deref(), Some("plain"));
+        assert_eq!(
+            decode("=?base64?SGVsbG8sIOS4lueVjA==?=").as_deref(),
+            Some("Hello, 世界")
+        );
+        assert_eq!(
+            decode("=?base64?SGVsbG8=").as_deref(),
+            Some("=?base64?SGVsbG8=")
+        );
+        assert_eq!(decode("SGVsbG8=?=").as_deref(), Some("SGVsbG8=?="));
+        assert_eq!(decode("=?base64?SGVsbG8?="), None, "unpadded");
+        assert_eq!(decode("=?base64?SGVs!!!bG8=?="), None, "not the alphabet");
+        assert_eq!(decode("=?base64?/w==?="), None, "not UTF-8");
+    }
+
+    #[test]
+    fn a_mirrored_argument_needs_its_header_exactly_when_it_has_a_value() {
+        let p = region();
+        let args = json!({"region": "us-west1"});
+        assert!(mirrored(&p, Some(&args), Header::One(b"us-west1")).is_ok());
+        assert!(
+            mirrored(
+                &p,
+                Some(&json!({"region": "Hello"})),
+                Header::One(b"=?base64?SGVsbG8=?=")
+            )
+            .is_ok()
+        );
+        assert!(mirrored(&p, Some(&json!({})), Header::Absent).is_ok());
+        assert!(mirrored(&p, Some(&json!({"region": null})), Header::Absent).is_ok());
+        assert!(mirrored(&p, None, Header::Absent).is_ok());
+        assert!(
+            detail(mirrored(&p, Some(&args), Header::Absent))
+                .contains("missing, but arguments.region is \"us-west1\"")
+        );
+        assert!(
+            detail(mirrored(&p, Some(&json!({})), Header::One(b"x")))
+                .contains("arguments.region is absent")
+        );
+        assert!(
+            detail(mirrored(&p, Some(&args), Header::One(b"eu-west1")))
+                .contains("'eu-west1' does not match body value 'us-west1'")
+        );
+        assert!(
+            detail(mirrored(
+                &p,
+                Some(&args),
+                Header::One(b"=?base64?dXMtd2VzdDE?=")
+            ))
+            .contains("not valid")
+        );
+        assert!(
+            detail(mirrored(&p, Some(&args), Header::One(b"us\x01west1"))).contains("characters")
+        );
+        assert!(
+            detail(mirrored(&p, Some(&args), Header::One("ü".as_bytes()))).contains("characters")
+        );
+        assert!(detail(mirrored(&p, Some(&args), Header::Repeated)).contains("more than once"));
+    }
+
+    #[test]
+    fn integers_compare_as_numbers_and_booleans_as_lowercase_words() {
+        assert!(same(&json!(42), "42"));
+        assert!(same(&json!(42), "42.0"));
+        assert!(same(&json!(42.0), "42"));
+        assert!(same(&json!(-7), "-7"));
+        assert!(!same(&json!(42), "43"));
+        assert!(!same(&json!(42), "0x2a"));
+        assert!(!same(&json!(42), " 42"));
+        assert!(same(&json!(9_007_199_254_740_991_i64), "9007199254740991"));
+        assert!(!same(&json!(9_007_199_254_740_991_i64), "9007199254740990"));
+        assert!(same(&json!(true), "true"));
+        assert!(!same(&json!(true), "True"));
+        assert!(!same(&json!(false), "0"));
+        assert!(!same(&json!({"a": 1}), "{\"a\":1}"));
+    }
+
+    #[test]
+    fn standard_headers_say_what_is_wrong() {
+        let ok = |_: &str| Header::Absent;
+        assert_eq!(
+            detail(equal(
+                "Mcp-Method",
+                ok("mcp-method"),
+                Some("tools/call"),
+                false
+            )),
+            "Mcp-Method header is missing; the body has 'tools/call'"
+        );
+        assert_eq!(
+            detail(equal("Mcp-Name", Header::One(b"foo"), Some("bar"), true)),
+            "Mcp-Name header value 'foo' does not match body value 'bar'"
+        );
+        assert!(
+            equal(
+                "Mcp-Name",
+                Header::One(b"=?base64?YmFy?="),
+                Some("bar"),
+                true
+            )
+            .is_ok()
+        );
+        assert!(
+            detail(equal(
+                "Mcp-Name",
+                Header::One(b"=?base64?YmFy?="),
+                Some("bar"),
+                false
+            ))
+            .contains("does not match")
+        );
+        let long = "x".repeat(200);
+        assert!(
+            detail(equal(
+                "Mcp-Name",
+                Header::One(long.as_bytes()),
+                Some("bar"),
+                true
+            ))
+            .contains(&format!("'{}…'", "x".repeat(64)))
+        );
+    }
+}
