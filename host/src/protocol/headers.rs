@@ -16,6 +16,7 @@ use super::server::Server;
 use crate::plugin::MirroredParam;
 use base64::Engine as _;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A request header as the transport found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ fn mismatch(header: &str, detail: String) -> RpcError {
 
 /// Decodes the `=?base64?…?=` form; any other value is literal. `None`
 /// when the form is used but is not padded standard Base64 of UTF-8.
-pub fn decode(value: &str) -> Option<String> {
+pub fn decode(value: &str) -> Option<Cow<'_, str>> {
     match value
         .strip_prefix("=?base64?")
         .and_then(|v| v.strip_suffix("?="))
@@ -56,8 +57,9 @@ pub fn decode(value: &str) -> Option<String> {
         Some(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .ok()
-            .and_then(|b| String::from_utf8(b).ok()),
-        None => Some(value.to_owned()),
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Cow::Owned),
+        None => Some(Cow::Borrowed(value)),
     }
 }
 
@@ -89,8 +91,7 @@ fn equal(
     body: Option<&str>,
     encoded: bool,
 ) -> Result<(), RpcError> {
-    let sent = text(name, header)?;
-    let sent = match sent {
+    let sent = match text(name, header)? {
         Some(raw) if encoded => Some(decode(raw).ok_or_else(|| {
             mismatch(
                 name,
@@ -99,7 +100,7 @@ fn equal(
                 ),
             )
         })?),
-        Some(raw) => Some(raw.to_owned()),
+        Some(raw) => Some(Cow::Borrowed(raw)),
         None => None,
     };
     match (sent.as_deref(), body) {
