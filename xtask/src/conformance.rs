@@ -7,11 +7,10 @@
 //! changes). berth serves `plugins/dist/conformance` on a free loopback
 //! port; each run must pass.
 
-use anyhow::{Context, Result, bail};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use super::served::Served;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// The suite runs: package, then arguments after `server --url URL`.
 const RUNS: &[(&str, &[&str])] = &[
@@ -60,49 +59,11 @@ fn install(root: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Stops the server when dropped, whatever happened.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until_listening(addr: SocketAddr, server: &mut Server) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(60) {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = server.0.try_wait()? {
-            bail!("berth exited before serving the conformance suite: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("berth did not listen on {addr} within 60 s")
-}
-
 /// Runs every suite run against `berth` serving `dist/conformance`.
 pub fn run(root: &Path, berth: &Path, dist: &Path) -> Result<()> {
     let dir = install(root)?;
-    let port = free_port()?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = Server(
-        Command::new(berth)
-            .args(["serve", "--http", &addr.to_string(), "--plugins"])
-            .arg(dist.join("conformance"))
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .with_context(|| format!("starting {}", berth.display()))?,
-    );
-    wait_until_listening(addr, &mut server)?;
-    let url = format!("http://{addr}/mcp");
+    let server = Served::start(berth, &dist.join("conformance"), &[])?;
+    let url = server.url();
     let node = dir.join("node_modules/.bin/node");
     for (package, args) in RUNS {
         let cli = dir.join("node_modules").join(package).join("dist/index.js");

@@ -8,12 +8,16 @@
 //!   suite (npm) against berth in both protocol eras.
 //! - `cargo xtask plugins`: builds the plugins into `plugins/dist`.
 //! - `cargo xtask bench`: runs the benchmarks.
+//! - `cargo xtask release`: builds berth with profile-guided optimisation
+//!   (see `pgo.rs`) and prints where the binary is.
 //!
 //! Build output goes to `$CARGO_TARGET_DIR` if set, else
 //! `~/.cache/berth/target`, so a fresh clone reuses earlier builds.
 
 mod conformance;
+mod pgo;
 mod plugins;
+mod served;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -31,8 +35,11 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("plugins") => build_plugins(&root).map(|_| ()),
         Some("bench") => bench(&root, &rest),
+        Some("release") => release(&root),
         _ => {
-            eprintln!("usage: cargo xtask <up [berth serve args] | test | plugins | bench>");
+            eprintln!(
+                "usage: cargo xtask <up [berth serve args] | test | plugins | bench | release>"
+            );
             bail!("unknown or missing command")
         }
     }
@@ -146,4 +153,17 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
     run(host_cargo(root)
         .args(["bench", "-p", "berth", "--bench", "runtime"])
         .args(args))
+}
+
+fn release(root: &Path) -> Result<()> {
+    let dist = build_plugins(root)?;
+    let berth = pgo::release(root, &target_dir(), &dist)?;
+    eprintln!(
+        "berth built with profile-guided optimisation: {}\n\
+         serve with `{} serve --http 127.0.0.1:8080 --plugins {}`",
+        berth.display(),
+        berth.display(),
+        dist.display()
+    );
+    Ok(())
 }
