@@ -6,6 +6,11 @@
 #
 #   bash bench/compare.sh            # 16 clients × 2000 calls, 20000 handshakes, 100000 idle sessions
 #   CALLS=500 IDLE=10000 bash bench/compare.sh   # quicker
+#   PGO=1 bash bench/compare.sh      # both built with profile-guided optimisation
+#
+# With PGO=1, berth is `cargo xtask release`'s binary and rmcp-reference is
+# built the same way: instrumented, trained with the same berth-load runs,
+# rebuilt with the merged profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,9 +24,17 @@ target=${CARGO_TARGET_DIR:-$HOME/.cache/berth/target}
 bench_target=${BENCH_TARGET_DIR:-$HOME/.cache/berth/bench-target}
 
 cargo xtask plugins >/dev/null
-CARGO_TARGET_DIR=$target cargo build --quiet --release -p berth
 (cd bench && CARGO_TARGET_DIR=$bench_target cargo build --quiet --release)
 load=$bench_target/release/berth-load
+if [ "${PGO:-}" = 1 ]; then
+  CARGO_TARGET_DIR=$target cargo xtask release
+  berth_bin=$target/pgo/use/release/berth
+  rmcp_bin=$(bash bench/pgo-rmcp.sh "$bench_target" "$load")
+else
+  CARGO_TARGET_DIR=$target cargo build --quiet --release -p berth
+  berth_bin=$target/release/berth
+  rmcp_bin=$bench_target/release/rmcp-reference
+fi
 
 config=$(mktemp --suffix=.toml)
 cat >"$config" <<TOML
@@ -46,12 +59,12 @@ wait_port() {
 }
 
 start_berth() {
-  BERTH_LOG=warn "$target/release/berth" --config "$config" serve --http "127.0.0.1:$BERTH_PORT" \
+  BERTH_LOG=warn "$berth_bin" --config "$config" serve --http "127.0.0.1:$BERTH_PORT" \
     --plugins plugins/dist 2>/tmp/berth-bench.log &
   berth_pid=$!; pids+=("$berth_pid"); wait_port "$BERTH_PORT"
 }
 start_rmcp() {
-  "$bench_target/release/rmcp-reference" "127.0.0.1:$RMCP_PORT" 2>/tmp/rmcp-bench.log &
+  "$rmcp_bin" "127.0.0.1:$RMCP_PORT" 2>/tmp/rmcp-bench.log &
   rmcp_pid=$!; pids+=("$rmcp_pid"); wait_port "$RMCP_PORT"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
