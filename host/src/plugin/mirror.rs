@@ -102,11 +102,11 @@ fn visit(
         });
     }
     for (key, value) in schema {
-        let here = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+        let here = child(at, key);
         if key == "properties" {
             for (prop, sub) in value.as_object().into_iter().flatten() {
                 let Some(sub) = sub.as_object() else { continue };
-                let inner = format!("{here}/{}", prop.replace('~', "~0").replace('/', "~1"));
+                let inner = child(&here, prop);
                 match path.as_deref_mut() {
                     Some(p) => {
                         p.push(prop.clone());
@@ -119,13 +119,18 @@ fn visit(
             }
         } else if SCHEMA_MAPS.contains(&key.as_str()) {
             for (name, sub) in value.as_object().into_iter().flatten() {
-                visit_any(sub, &format!("{here}/{name}"), out)?;
+                visit_any(sub, &child(&here, name), out)?;
             }
         } else if !DATA.contains(&key.as_str()) && key != ANNOTATION {
             visit_any(value, &here, out)?;
         }
     }
     Ok(())
+}
+
+/// The JSON pointer of `key` under `at` (RFC 6901 escaping).
+fn child(at: &str, key: &str) -> String {
+    format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
 /// Any schema-shaped value off the `properties` chain.

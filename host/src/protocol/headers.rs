@@ -63,6 +63,28 @@ pub fn decode(value: &str) -> Option<Cow<'_, str>> {
     }
 }
 
+/// `raw` decoded (see [`decode`]), or the error that names `name`.
+fn decoded<'a>(name: &str, raw: &'a str) -> Result<Cow<'a, str>, RpcError> {
+    decode(raw).ok_or_else(|| {
+        mismatch(
+            name,
+            format!("{name} header is not valid =?base64?…?= (padded standard Base64 of UTF-8)"),
+        )
+    })
+}
+
+/// The error for a header whose value is not the body's.
+fn differs(name: &str, header: &str, body: &str) -> RpcError {
+    mismatch(
+        name,
+        format!(
+            "{name} header value {} does not match body value {}",
+            shown(header),
+            shown(body)
+        ),
+    )
+}
+
 /// The header's text, if sent: refused when repeated or when it holds
 /// anything but visible ASCII, space and tab.
 fn text<'h>(name: &str, header: Header<'h>) -> Result<Option<&'h str>, RpcError> {
@@ -93,27 +115,13 @@ fn equal(
     encoded: bool,
 ) -> Result<(), RpcError> {
     let sent = match text(name, header)? {
-        Some(raw) if encoded => Some(decode(raw).ok_or_else(|| {
-            mismatch(
-                name,
-                format!(
-                    "{name} header is not valid =?base64?…?= (padded standard Base64 of UTF-8)"
-                ),
-            )
-        })?),
+        Some(raw) if encoded => Some(decoded(name, raw)?),
         Some(raw) => Some(Cow::Borrowed(raw)),
         None => None,
     };
     match (sent.as_deref(), body) {
         (Some(h), Some(b)) if h == b => Ok(()),
-        (Some(h), Some(b)) => Err(mismatch(
-            name,
-            format!(
-                "{name} header value {} does not match body value {}",
-                shown(h),
-                shown(b)
-            ),
-        )),
+        (Some(h), Some(b)) => Err(differs(name, h, b)),
         (None, Some(b)) => Err(mismatch(
             name,
             format!("{name} header is missing; the body has {}", shown(b)),
@@ -166,26 +174,12 @@ fn mirrored(
             format!("{name} header is sent, but {} is absent", param.argument()),
         )),
         (Some(raw), Some(v)) => {
-            let decoded = decode(raw).ok_or_else(|| {
-                mismatch(
-                    name,
-                    format!(
-                        "{name} header is not valid =?base64?…?= (padded standard Base64 of UTF-8)"
-                    ),
-                )
-            })?;
+            let decoded = decoded(name, raw)?;
             if same(v, &decoded) {
                 Ok(())
             } else {
                 let body = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                Err(mismatch(
-                    name,
-                    format!(
-                        "{name} header value {} does not match body value {}",
-                        shown(&decoded),
-                        shown(&body)
-                    ),
-                ))
+                Err(differs(name, &decoded, &body))
             }
         }
     }
@@ -193,7 +187,7 @@ fn mirrored(
 
 impl Server {
     /// Checks a 2026-07-28 request's headers against its body. `header`
-    /// looks a header up by its lowercase name.
+    /// looks a header up by name, regardless of case (as HTTP requires).
     ///
     /// # Errors
     /// `HeaderMismatch`, naming the first header that is missing, repeated,
@@ -231,7 +225,7 @@ impl Server {
         };
         let arguments = params.get("arguments");
         for param in &entry.info.mirrored {
-            mirrored(param, arguments, header(&param.header.to_ascii_lowercase()))?;
+            mirrored(param, arguments, header(&param.header))?;
         }
         Ok(())
     }

@@ -58,7 +58,8 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// A header for the 2026-07-28 checks (`protocol::headers`).
+/// A header for the 2026-07-28 checks (`protocol::headers`); `HeaderMap`
+/// matches `name` regardless of case.
 fn lookup<'h>(headers: &'h HeaderMap, name: &str) -> Header<'h> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
