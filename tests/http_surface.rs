@@ -7,30 +7,18 @@ mod support;
 
 use serde_json::{Value, json};
 use support::dist;
-use support::http::{BOTH, Http, JSON_ONLY, Served, config, modern, open_session, rpc, text};
+use support::http::{
+    BOTH, Http, JSON_ONLY, Served, config, modern, modern_with, open_session, rpc, text,
+};
 
 const MODERN: [(&str, &str); 2] = [BOTH, ("mcp-protocol-version", "2026-07-28")];
 
 /// A modern request of `who` (an API key), with its headers.
-async fn modern_as(http: &Http, who: &str, id: i64, method: &str, mut params: Value) -> Value {
-    params["_meta"] = support::modern_meta();
-    let name = params["name"]
-        .as_str()
-        .or(params["uri"].as_str())
-        .map(str::to_owned);
+async fn modern_as(http: &Http, who: &str, id: i64, method: &str, params: Value) -> Value {
     let auth = format!("Bearer {who}");
-    let mut h = vec![
-        MODERN[0],
-        MODERN[1],
-        ("mcp-method", method),
-        ("authorization", &auth),
-    ];
-    if let Some(name) = &name {
-        h.push(("mcp-name", name));
-    }
-    let mirrored = support::mirrored_headers(&params);
-    h.extend(mirrored.iter().map(|(k, v)| (*k, v.as_str())));
-    http.post("/mcp", &h, &rpc(id, method, params)).await.json()
+    modern_with(http, &[("authorization", &auth)], id, method, params)
+        .await
+        .json()
 }
 
 #[tokio::test]

@@ -315,7 +315,18 @@ pub async fn open_session(http: &Http, version: &str) -> String {
 }
 
 /// A modern request with the headers the 2026-07-28 transport requires.
-pub async fn modern(http: &Http, id: i64, method: &str, mut params: Value) -> Reply {
+pub async fn modern(http: &Http, id: i64, method: &str, params: Value) -> Reply {
+    modern_with(http, &[], id, method, params).await
+}
+
+/// [`modern`] with `extra` headers too (e.g. `authorization`).
+pub async fn modern_with(
+    http: &Http,
+    extra: &[(&str, &str)],
+    id: i64,
+    method: &str,
+    mut params: Value,
+) -> Reply {
     params["_meta"] = super::modern_meta();
     let name = params["name"]
         .as_str()
@@ -331,5 +342,6 @@ pub async fn modern(http: &Http, id: i64, method: &str, mut params: Value) -> Re
     }
     let mirrored = super::mirrored_headers(&params);
     headers.extend(mirrored.iter().map(|(h, v)| (*h, v.as_str())));
+    headers.extend_from_slice(extra);
     http.post("/mcp", &headers, &rpc(id, method, params)).await
 }
