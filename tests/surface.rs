@@ -178,13 +178,8 @@ async fn notes_live_in_user_state_and_subscribers_hear_of_changes() {
         )
         .await;
     assert_eq!(text(&saved), "Saved notes://groceries.");
-    // The update reaches this subscriber.
-    let updated = loop {
-        let msg = c.recv().await;
-        if msg["method"] == "notifications/resources/updated" {
-            break msg;
-        }
-    };
+    // The update reaches this subscriber, before or after the tool's result.
+    let updated = c.notification("notifications/resources/updated").await;
     assert_eq!(updated["params"], json!({"uri": "notes://groceries"}));
     let list = c.ok("resources/list", json!({})).await;
     assert!(

@@ -125,6 +125,25 @@ impl Client {
         }
     }
 
+    /// The next notification `method`: one kept while reading a response
+    /// (taken out of `notifications`), else the next to arrive.
+    pub async fn notification(&mut self, method: &str) -> Value {
+        if let Some(i) = self
+            .notifications
+            .iter()
+            .position(|n| n["method"] == method)
+        {
+            return self.notifications.remove(i);
+        }
+        loop {
+            let msg = self.recv().await;
+            if msg["method"] == method {
+                return msg;
+            }
+            self.notifications.push(msg);
+        }
+    }
+
     /// Sends a request with a fresh id and returns its id.
     pub async fn start(&mut self, method: &str, params: Value) -> Value {
         let id = json!(self.next_id);
