@@ -249,4 +249,11 @@ impl PluginHost {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+
+    /// Runs `f` on the current registry without taking a snapshot: the
+    /// per-call lookups, which would otherwise bump the shared snapshot's
+    /// count twice. The read lock is held while `f` runs, so keep it short.
+    pub fn with_registry<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
+        f(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+    }
 }

@@ -219,15 +219,16 @@ impl Server {
             return Ok(());
         }
         let Some(tool) = name else { return Ok(()) };
-        let registry = self.plugins().registry();
-        let Some(entry) = registry.tool(tool) else {
-            return Ok(());
-        };
         let arguments = params.get("arguments");
-        for param in &entry.info.mirrored {
-            mirrored(param, arguments, header(&param.header))?;
-        }
-        Ok(())
+        self.plugins().with_registry(|registry| {
+            let Some(entry) = registry.tool(tool) else {
+                return Ok(());
+            };
+            for param in &entry.info.mirrored {
+                mirrored(param, arguments, header(&param.header))?;
+            }
+            Ok(())
+        })
     }
 }
 

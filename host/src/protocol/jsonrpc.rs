@@ -2,7 +2,7 @@
 //! and notifications. Knows nothing of MCP methods.
 
 use super::error::RpcError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A request id: a string or an integer (never null).
@@ -80,29 +80,55 @@ pub struct Rejected {
     pub error: RpcError,
 }
 
+/// The members of a message that JSON-RPC gives a meaning to, each kept as
+/// sent (an explicit `null` included) and checked by [`parse`]. Read
+/// straight from the text: no map of the whole message is built.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default, deserialize_with = "present")]
+    jsonrpc: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    method: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    params: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    result: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    error: Option<Value>,
+}
+
+/// A member that is present, even as `null` (plain `Option` reads `null`
+/// as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Why the text is not a message the envelope could read: not JSON, not
+/// one object, or an object that names a member twice.
+fn unreadable(text: &str, e: &serde_json::Error) -> RpcError {
+    match serde_json::from_str::<Value>(text) {
+        Err(_) => RpcError::Parse(e.to_string()),
+        Ok(Value::Array(_)) => RpcError::InvalidRequest(
+            "batches are not supported; send one message at a time".to_owned(),
+        ),
+        Ok(Value::Object(_)) => RpcError::InvalidRequest(e.to_string()),
+        Ok(_) => RpcError::InvalidRequest("a message must be a JSON object".to_owned()),
+    }
+}
+
 /// Parses one message.
 ///
 /// # Errors
 /// [`Rejected`] with −32700 for bad JSON, −32600 for anything that is not a
 /// single JSON-RPC 2.0 message object, −32602 for non-object params.
 pub fn parse(text: &str) -> Result<Incoming, Rejected> {
-    let value: Value = serde_json::from_str(text).map_err(|e| Rejected {
+    let envelope: Envelope = serde_json::from_str(text).map_err(|e| Rejected {
         id: None,
-        error: RpcError::Parse(e.to_string()),
+        error: unreadable(text, &e),
     })?;
-    let Value::Object(mut obj) = value else {
-        let what = if value.is_array() {
-            "batches are not supported; send one message at a time"
-        } else {
-            "a message must be a JSON object"
-        };
-        return Err(Rejected {
-            id: None,
-            error: RpcError::InvalidRequest(what.to_owned()),
-        });
-    };
-    let raw_id = obj.remove("id");
-    let id = match &raw_id {
+    let id = match &envelope.id {
         None => None,
         Some(v) => Some(RequestId::from_value(v).ok_or_else(|| Rejected {
             id: None,
@@ -113,14 +139,14 @@ pub fn parse(text: &str) -> Result<Incoming, Rejected> {
         id: id.clone(),
         error,
     };
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+    if envelope.jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
         return Err(reject(RpcError::InvalidRequest(
             "jsonrpc must be \"2.0\"".to_owned(),
         )));
     }
-    match obj.remove("method") {
+    match envelope.method {
         Some(Value::String(method)) => {
-            let params = match obj.remove("params") {
+            let params = match envelope.params {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(map)) => map,
                 Some(_) => {
@@ -137,7 +163,7 @@ pub fn parse(text: &str) -> Result<Incoming, Rejected> {
         Some(_) => Err(reject(RpcError::InvalidRequest(
             "method must be a string".to_owned(),
         ))),
-        None => match (obj.remove("result"), obj.remove("error")) {
+        None => match (envelope.result, envelope.error) {
             (Some(result), None) => Ok(Incoming::Response {
                 id,
                 outcome: Ok(result),
@@ -174,10 +200,10 @@ pub fn request(id: &RequestId, method: &str, params: &Value) -> String {
 }
 
 #[derive(Serialize)]
-struct ResultOut<'a> {
+struct ResultOut<'a, T: ?Sized> {
     jsonrpc: &'static str,
     id: &'a RequestId,
-    result: &'a Value,
+    result: &'a T,
 }
 
 #[derive(Serialize)]
@@ -199,8 +225,8 @@ fn to_text<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A result response.
-pub fn result(id: &RequestId, result: &Value) -> String {
+/// A result response (a `Value`, or any result type written directly).
+pub fn result<T: Serialize + ?Sized>(id: &RequestId, result: &T) -> String {
     to_text(&ResultOut {
         jsonrpc: "2.0",
         id,
@@ -266,6 +292,11 @@ mod tests {
             -32600
         );
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":7}"#), -32600);
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#),
+            -32600
+        );
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":"ping""#), -32700);
         assert_eq!(
             code(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#),
             -32602

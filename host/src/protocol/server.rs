@@ -15,6 +15,7 @@ use crate::plugin::{CallContext, CallScopes, PluginHost};
 use crate::session::{
     CloseReason, HandleStore, LegacySession, SessionId, SessionLimits, SessionManager,
 };
+use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,8 @@ pub struct Server {
     pub(super) handles: HandleStore,
     pub(super) kv: SharedKv,
     pub(super) options: ServerOptions,
+    /// `serverInfo`, built once: every modern result carries it.
+    server_info: Value,
 }
 
 /// A response to send, with its error when it is one (the HTTP transport
@@ -87,6 +90,16 @@ impl Reply {
             error: Some(e.clone()),
         }
     }
+}
+
+/// What a handler answers with.
+pub(super) enum Output {
+    /// A JSON value; [`Server::request`] adds what its era requires.
+    Value(Value),
+    /// A tool's result, already shaped for its era by the handler and
+    /// serialised straight into the response: the `tools/call` hot path
+    /// skips building a `Value` only to write it out again.
+    Tool(Box<CallToolResult>),
 }
 
 /// The per-request inputs of a handler.
@@ -114,6 +127,7 @@ impl Server {
             sessions: SessionManager::new(sessions),
             handles,
             kv,
+            server_info: json!({ "name": options.name, "version": options.version }),
             options,
         }
     }
@@ -204,8 +218,12 @@ impl Server {
                     return None;
                 }
                 Some(match result {
-                    Ok(value) => Reply {
+                    Ok(Output::Value(value)) => Reply {
                         body: jsonrpc::result(&id, &value),
+                        error: None,
+                    },
+                    Ok(Output::Tool(result)) => Reply {
+                        body: jsonrpc::result(&id, &*result),
                         error: None,
                     },
                     Err(e) => Reply::error(&id, &e),
@@ -242,11 +260,11 @@ impl Server {
         params: Map<String, Value>,
         out: &Outbound,
         cancel: &CancellationToken,
-    ) -> Result<Value, RpcError> {
+    ) -> Result<Output, RpcError> {
         // `initialize` belongs to the legacy era; a request that describes
         // itself as 2026-07-28 is modern, and there it does not exist.
         if method == "initialize" && !era::is_modern(&params) {
-            return self.initialize(conn, &params);
+            return self.initialize(conn, &params).map(Output::Value);
         }
         let cx = if era::is_modern(&params) || method == "server/discover" {
             era::modern_cx(&params)?
@@ -259,7 +277,7 @@ impl Server {
                 client,
             }
         } else if method == "ping" {
-            return Ok(json!({}));
+            return Ok(Output::Value(json!({})));
         } else {
             return Err(RpcError::InvalidRequest(format!(
                 "no session: send initialize first, or describe the request in _meta (\"{}\": \"{}\")",
@@ -281,7 +299,8 @@ impl Server {
             (Era::Legacy, "ping") => json!({}),
             (Era::Modern, "server/discover") => self.discover(),
             (_, "tools/list") => self.list_tools(&req)?,
-            (_, "tools/call") => self.call_tool(req).await?,
+            // Shaped for its era by the handler.
+            (_, "tools/call") => return self.call_tool(req).await,
             (_, "resources/list") => self.list_resources(&req).await?,
             (_, "resources/templates/list") => self.list_templates(&req)?,
             (_, "resources/read") => self.read_resource(&req).await?,
@@ -303,11 +322,12 @@ impl Server {
                 meta.insert(era::META_SERVER_INFO.to_owned(), self.server_info());
             }
         }
-        Ok(result)
+        Ok(Output::Value(result))
     }
 
+    /// The server's name and version (`serverInfo`).
     pub(super) fn server_info(&self) -> Value {
-        json!({ "name": self.options.name, "version": self.options.version })
+        self.server_info.clone()
     }
 
     fn capabilities() -> Value {

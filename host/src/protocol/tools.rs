@@ -1,16 +1,16 @@
 //! `tools/list` and `tools/call`, including the built-in session tools and
 //! the `session` argument the host adds to stateful tools (DESIGN.md §4).
 
-use super::era::Era;
+use super::era::{self, Era};
 use super::error::RpcError;
 use super::input::{Asked, Binding};
 use super::lists::{CacheScope, list_result, page};
 use super::metrics::Outcome;
-use super::server::{Request, Server, to_json};
+use super::server::{Output, Request, Server};
 use crate::kv::ScopeKey;
 use crate::plugin::{self, CallError, ToolEntry};
 use crate::session::HandleError;
-use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use rmcp::model::{CallToolResult, ContentBlock, MetaObject, ResultType, Tool};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Instant;
@@ -139,7 +139,7 @@ impl Server {
         ))
     }
 
-    pub(super) async fn call_tool(&self, mut req: Request<'_>) -> Result<Value, RpcError> {
+    pub(super) async fn call_tool(&self, mut req: Request<'_>) -> Result<Output, RpcError> {
         let name = req
             .params
             .get("name")
@@ -183,12 +183,10 @@ impl Server {
                 None => tool_error(format!("`{SESSION_ARG}` must be the handle to close.")),
             },
             _ => {
-                let registry = self.plugins.registry();
-                let entry = registry
-                    .tool(&name)
-                    .ok_or_else(|| RpcError::InvalidParams(format!("Unknown tool: {name}")))?
-                    .clone();
-                drop(registry);
+                let entry = self
+                    .plugins
+                    .with_registry(|registry| registry.tool(&name).cloned())
+                    .ok_or_else(|| RpcError::InvalidParams(format!("Unknown tool: {name}")))?;
                 match self.session_scope(&req, &entry, &mut arguments) {
                     Ok(session) => {
                         let arguments = Value::Object(arguments);
@@ -209,7 +207,7 @@ impl Server {
                                 .await?;
                             match outcome {
                                 Ok(Asked::Done(result)) => result,
-                                Ok(Asked::Required(value)) => return Ok(value),
+                                Ok(Asked::Required(value)) => return Ok(Output::Value(value)),
                                 Err(e) => Self::tool_failure(&entry, e),
                             }
                         } else {
@@ -229,10 +227,19 @@ impl Server {
                 }
             }
         };
-        if req.cx.era == Era::Legacy {
-            result.result_type = None;
+        // What `Server::request` adds to other modern results.
+        match req.cx.era {
+            Era::Legacy => result.result_type = None,
+            Era::Modern => {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+                result
+                    .meta
+                    .get_or_insert_with(MetaObject::default)
+                    .0
+                    .insert(era::META_SERVER_INFO.to_owned(), self.server_info());
+            }
         }
-        to_json(&result, "tool result")
+        Ok(Output::Tool(Box::new(result)))
     }
 
     /// The session scope of a call: a handle argument (stateful tools),
