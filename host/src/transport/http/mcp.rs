@@ -143,11 +143,13 @@ async fn modern_post(
         );
         return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
     }
+    // Asked for progress or logs (two map lookups) before looking at Accept.
     let streams_events = listen
         || (method == "tools/call"
-            && accepts_sse(headers)
-            && (era::progress_token(&params).is_some()
-                || era::meta(&params).is_some_and(|m| m.contains_key(era::META_LOG_LEVEL))));
+            && era::meta(&params).is_some_and(|m| {
+                m.contains_key(era::META_LOG_LEVEL) || era::progress_token(&params).is_some()
+            })
+            && accepts_sse(headers));
     let server = state.server.clone();
     let conn = Arc::new(Connection::new(
         principal,
