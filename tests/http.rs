@@ -167,6 +167,10 @@ async fn modern_requests_are_checked_against_their_headers_and_stand_alone() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert!(r.header("mcp-session-id").is_none());
     assert_eq!(r.json()["result"]["resultType"], "complete");
+    assert_eq!(
+        r.json()["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "berth"
+    );
     assert_eq!(text(&r.json()["result"]), "Hello, Ada!");
 
     let mut body = rpc(

@@ -39,9 +39,11 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
         "string"
     );
     for expected in ["1", "2", "3"] {
-        assert_eq!(
-            text(&c.tool("counter_increment", json!({})).await),
-            expected
+        let r = c.tool("counter_increment", json!({})).await;
+        assert_eq!(text(&r), expected);
+        assert!(
+            r.get("resultType").is_none() && r.get("_meta").is_none(),
+            "legacy tool results carry no resultType or serverInfo: {r}"
         );
     }
     assert!(c.finish().await.success());
