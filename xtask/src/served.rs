@@ -23,7 +23,7 @@ impl Served {
         let mut cmd = Command::new(berth);
         cmd.args(["serve", "--http", &addr.to_string(), "--plugins"])
             .arg(plugins)
-            .env("RUST_LOG", "warn");
+            .env("BERTH_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
