@@ -80,10 +80,50 @@ pub fn is_modern(params: &Map<String, Value>) -> bool {
 
 /// The progress token of a request (a string or an integer).
 pub fn progress_token(params: &Map<String, Value>) -> Option<Value> {
-    meta(params)?
-        .get("progressToken")
-        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
-        .cloned()
+    MetaView {
+        progress_token: meta(params)?.get("progressToken"),
+        ..MetaView::default()
+    }
+    .progress_token()
+}
+
+/// The `_meta` members berth reads, found in one pass. The keys share a
+/// long `io.modelcontextprotocol/` prefix, so looking each one up in the
+/// map on its own costs several long comparisons per member.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MetaView<'a> {
+    /// `io.modelcontextprotocol/protocolVersion`.
+    pub protocol_version: Option<&'a Value>,
+    /// `io.modelcontextprotocol/clientCapabilities`.
+    pub client_capabilities: Option<&'a Value>,
+    /// `io.modelcontextprotocol/logLevel`.
+    pub log_level: Option<&'a Value>,
+    /// `progressToken`.
+    pub progress_token: Option<&'a Value>,
+}
+
+impl<'a> MetaView<'a> {
+    /// The members of the request's `_meta` (none when it has none).
+    pub fn of(params: &'a Map<String, Value>) -> Self {
+        let mut view = Self::default();
+        for (key, value) in meta(params).into_iter().flatten() {
+            match key.as_str() {
+                META_PROTOCOL_VERSION => view.protocol_version = Some(value),
+                META_CLIENT_CAPABILITIES => view.client_capabilities = Some(value),
+                META_LOG_LEVEL => view.log_level = Some(value),
+                "progressToken" => view.progress_token = Some(value),
+                _ => {}
+            }
+        }
+        view
+    }
+
+    /// The progress token, if it is a string or an integer.
+    pub fn progress_token(&self) -> Option<Value> {
+        self.progress_token
+            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+            .cloned()
+    }
 }
 
 /// Validates a modern request's `_meta`.
@@ -92,9 +132,9 @@ pub fn progress_token(params: &Map<String, Value>) -> Option<Value> {
 /// −32602 when a required field is missing or mistyped, −32022 when the
 /// version is not a modern version berth serves.
 pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
-    let meta = meta(params).ok_or_else(|| missing(META_PROTOCOL_VERSION))?;
+    let meta = MetaView::of(params);
     let requested = meta
-        .get(META_PROTOCOL_VERSION)
+        .protocol_version
         .and_then(Value::as_str)
         .ok_or_else(|| missing(META_PROTOCOL_VERSION))?;
     let protocol_version = MODERN_VERSIONS
@@ -106,10 +146,10 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
             supported: MODERN_VERSIONS,
         })?;
     let capabilities = meta
-        .get(META_CLIENT_CAPABILITIES)
+        .client_capabilities
         .filter(|c| c.is_object())
         .ok_or_else(|| missing(META_CLIENT_CAPABILITIES))?;
-    let log_level = match meta.get(META_LOG_LEVEL) {
+    let log_level = match meta.log_level {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_str().and_then(LogLevel::parse).ok_or_else(|| {
             RpcError::MalformedMeta(format!("_meta {META_LOG_LEVEL} is not a log level"))
@@ -119,7 +159,7 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
         era: Era::Modern,
         protocol_version,
         log_level,
-        progress_token: progress_token(params),
+        progress_token: meta.progress_token(),
         client: ClientFeatures::from_capabilities(capabilities),
     })
 }
@@ -146,6 +186,32 @@ mod tests {
         assert_eq!(negotiate(Some("2026-07-28")), "2025-11-25");
         assert_eq!(negotiate(Some("1999-01-01")), "2025-11-25");
         assert_eq!(negotiate(None), "2025-11-25");
+    }
+
+    #[test]
+    fn meta_members_are_found_in_one_pass_and_progress_tokens_are_strings_or_integers() {
+        let p = params(json!({"name": "x", "_meta": {
+            META_LOG_LEVEL: null, "progressToken": "t", "other": 1
+        }}));
+        let view = MetaView::of(&p);
+        assert_eq!(view.log_level, Some(&Value::Null));
+        assert!(view.protocol_version.is_none() && view.client_capabilities.is_none());
+        assert_eq!(view.progress_token(), Some(json!("t")));
+        for bad in [json!(1.5), json!({}), json!(null), json!(-1.0)] {
+            assert_eq!(
+                progress_token(&params(json!({"_meta": {"progressToken": bad}}))),
+                None
+            );
+        }
+        assert_eq!(
+            progress_token(&params(json!({"_meta": {"progressToken": 7}}))),
+            Some(json!(7))
+        );
+        assert!(
+            MetaView::of(&params(json!({"_meta": 3})))
+                .log_level
+                .is_none()
+        );
     }
 
     #[test]

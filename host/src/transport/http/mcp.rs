@@ -143,12 +143,13 @@ async fn modern_post(
         );
         return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
     }
-    // Asked for progress or logs (two map lookups) before looking at Accept.
+    // Asked for progress or logs (in `_meta`) before looking at Accept.
     let streams_events = listen
         || (method == "tools/call"
-            && era::meta(&params).is_some_and(|m| {
-                m.contains_key(era::META_LOG_LEVEL) || era::progress_token(&params).is_some()
-            })
+            && {
+                let meta = era::MetaView::of(&params);
+                meta.log_level.is_some() || meta.progress_token().is_some()
+            }
             && accepts_sse(headers));
     let server = state.server.clone();
     let conn = Arc::new(Connection::new(
