@@ -4,9 +4,10 @@
 # generator (bench/loadgen), and prints each figure with the berth/rmcp
 # ratio. Ratios matter more than absolute numbers on a shared machine.
 #
-#   bash bench/compare.sh            # 16 clients × 2000 calls, 20000 handshakes, 100000 idle sessions
+#   bash bench/compare.sh            # 16 clients × 2000 calls (median of 3 rounds), 20000 handshakes, 100000 idle sessions
 #   CALLS=500 IDLE=10000 bash bench/compare.sh   # quicker
 #   PGO=1 bash bench/compare.sh      # both built with profile-guided optimisation
+#   BERTH_BIN=… RMCP_BIN=… bash bench/compare.sh   # binaries already built: no build step
 #
 # With PGO=1, berth is `cargo xtask release`'s binary and rmcp-reference is
 # built the same way: instrumented, trained with the same berth-load runs,
@@ -16,6 +17,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 CLIENTS=${CLIENTS:-16}
 CALLS=${CALLS:-2000}
+# Rounds of calls per figure; each call figure is the median of the rounds.
+REPEAT=${REPEAT:-3}
 HANDSHAKES=${HANDSHAKES:-20000}
 IDLE=${IDLE:-100000}
 BERTH_PORT=${BERTH_PORT:-18181}
@@ -26,7 +29,10 @@ bench_target=${BENCH_TARGET_DIR:-$HOME/.cache/berth/bench-target}
 cargo xtask plugins >/dev/null
 (cd bench && CARGO_TARGET_DIR=$bench_target cargo build --quiet --release)
 load=$bench_target/release/berth-load
-if [ "${PGO:-}" = 1 ]; then
+if [ -n "${BERTH_BIN:-}" ] && [ -n "${RMCP_BIN:-}" ]; then
+  berth_bin=$BERTH_BIN
+  rmcp_bin=$RMCP_BIN
+elif [ "${PGO:-}" = 1 ]; then
   CARGO_TARGET_DIR=$target cargo xtask release
   berth_bin=$target/pgo/use/release/berth
   rmcp_bin=$(bash bench/pgo-rmcp.sh "$bench_target" "$load")
@@ -83,12 +89,12 @@ run_both() { # name, loadgen args...
 }
 
 start_berth; start_rmcp
-run_both legacy --mode calls --era legacy --clients "$CLIENTS" --calls "$CALLS"
+run_both legacy --mode calls --era legacy --clients "$CLIENTS" --calls "$CALLS" --repeat "$REPEAT"
 # The same requests for a tool neither server has: each answers with a
 # JSON-RPC error, so this is the server's own path (HTTP, session lookup,
 # dispatch) without running a tool.
-run_both host --mode calls --era legacy --clients "$CLIENTS" --calls "$CALLS" --tool no_such_tool --expect-error
-run_both modern --mode calls --era modern --clients "$CLIENTS" --calls "$CALLS"
+run_both host --mode calls --era legacy --clients "$CLIENTS" --calls "$CALLS" --repeat "$REPEAT" --tool no_such_tool --expect-error
+run_both modern --mode calls --era modern --clients "$CLIENTS" --calls "$CALLS" --repeat "$REPEAT"
 run_both handshakes --mode handshakes --clients "$CLIENTS" --count "$HANDSHAKES"
 stop "$berth_pid"; stop "$rmcp_pid"
 # Idle memory on fresh processes.

@@ -5,6 +5,7 @@
 //!            [--clients 16] [--calls 2000] [--tool hello_greet]
 //!            [--args '{"name":"load"}'] [--server-pid PID]
 //!            [--mode calls|handshakes|idle] [--count N] [--expect-error]
+//!            [--repeat N]
 //! ```
 //!
 //! - `calls`: each client opens one keep-alive connection (and, in the legacy
@@ -13,7 +14,9 @@
 //!   `--server-pid` the server's CPU time (utime+stime) per call.
 //!   With `--expect-error` every call must instead be answered with a
 //!   JSON-RPC error (e.g. `--tool nope`): the server's own path (framing,
-//!   session lookup, dispatch) without running a tool.
+//!   session lookup, dispatch) without running a tool. `--repeat N`
+//!   measures N rounds on the same connections and reports each round and
+//!   the medians: one round's CPU per call moves with the machine's noise.
 //! - `handshakes`: `--count` legacy handshakes (initialize, initialized,
 //!   DELETE) over the clients; prints handshakes/s and CPU per handshake.
 //! - `idle`: opens `--count` legacy sessions and leaves them idle; with
@@ -50,6 +53,7 @@ struct Args {
     mode: String,
     count: usize,
     expect_error: bool,
+    repeat: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -65,6 +69,7 @@ fn parse_args() -> Result<Args> {
         mode: "calls".to_owned(),
         count: 10_000,
         expect_error: false,
+        repeat: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,6 +100,7 @@ fn parse_args() -> Result<Args> {
             "--mode" => args.mode = value()?,
             "--count" => args.count = value()?.parse()?,
             "--expect-error" => args.expect_error = true,
+            "--repeat" => args.repeat = value()?.parse::<usize>()?.max(1),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -293,6 +299,87 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// One measured round of `run_calls`.
+struct Round {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    cpu_us: Option<f64>,
+    errors: usize,
+}
+
+/// Each client makes `--calls` calls on its connection; the connections
+/// come back for the next round.
+async fn round(
+    args: &Args,
+    setups: Vec<(Conn, Option<String>)>,
+    first_id: u64,
+) -> Result<(Round, Vec<(Conn, Option<String>)>)> {
+    let cpu_before = args.server_pid.map(cpu_seconds).transpose()?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (mut conn, sid) in setups {
+        let args = args.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(args.calls);
+            let mut errors = 0usize;
+            for i in 0..args.calls {
+                let t = Instant::now();
+                if call(&mut conn, &args, sid.as_deref(), first_id + i as u64)
+                    .await
+                    .is_err()
+                {
+                    errors += 1;
+                }
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            (conn, sid, lat, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut setups = Vec::new();
+    for t in tasks {
+        let (conn, sid, lat, e) = t.await?;
+        latencies.extend(lat);
+        errors += e;
+        setups.push((conn, sid));
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = match (args.server_pid, cpu_before) {
+        (Some(pid), Some(before)) => Some(cpu_seconds(pid)? - before),
+        _ => None,
+    };
+    latencies.sort_by(f64::total_cmp);
+    let n = latencies.len() as f64;
+    let r = Round {
+        rate: n / wall,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+        cpu_us: cpu.map(|c| c / n * 1e6),
+        errors,
+    };
+    println!(
+        "{:?} tools/call: {} calls by {} clients in {wall:.2} s = {:.0} calls/s; latency median {:.3} ms, p99 {:.3} ms; errors {errors}{}",
+        args.era,
+        latencies.len(),
+        args.clients,
+        r.rate,
+        r.p50,
+        r.p99,
+        r.cpu_us
+            .map(|c| format!("; server CPU {c:.1} µs/call"))
+            .unwrap_or_default()
+    );
+    Ok((r, setups))
+}
+
+/// The median of `values` (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 async fn run_calls(args: &Args) -> Result<()> {
     let warmup = (args.calls / 10).min(200);
     let mut setups = Vec::new();
@@ -307,62 +394,42 @@ async fn run_calls(args: &Args) -> Result<()> {
         }
         setups.push((conn, sid));
     }
-    let cpu_before = args.server_pid.map(cpu_seconds).transpose()?;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (mut conn, sid) in setups {
-        let args = args.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(args.calls);
-            let mut errors = 0usize;
-            for i in 0..args.calls {
-                let t = Instant::now();
-                if call(&mut conn, &args, sid.as_deref(), 1000 + i as u64)
-                    .await
-                    .is_err()
-                {
-                    errors += 1;
-                }
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            (lat, errors)
-        }));
+    let mut rounds = Vec::new();
+    for r in 0..args.repeat {
+        let first_id = 1000 + (r * args.calls) as u64;
+        let (measured, back) = round(args, setups, first_id).await?;
+        setups = back;
+        rounds.push(measured);
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (lat, e) = t.await?;
-        latencies.extend(lat);
-        errors += e;
+    let errors: usize = rounds.iter().map(|r| r.errors).sum();
+    let of = |f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+    let cpu_us = rounds
+        .iter()
+        .map(|r| r.cpu_us)
+        .collect::<Option<Vec<f64>>>()
+        .map(median);
+    if rounds.len() > 1 {
+        println!(
+            "median of {} rounds: {:.0} calls/s; latency median {:.3} ms, p99 {:.3} ms{}",
+            rounds.len(),
+            of(|r| r.rate),
+            of(|r| r.p50),
+            of(|r| r.p99),
+            cpu_us
+                .map(|c| format!("; server CPU {c:.1} µs/call"))
+                .unwrap_or_default()
+        );
     }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = match (args.server_pid, cpu_before) {
-        (Some(pid), Some(before)) => Some(cpu_seconds(pid)? - before),
-        _ => None,
-    };
-    latencies.sort_by(f64::total_cmp);
-    let n = latencies.len() as f64;
-    let rate = n / wall;
-    let cpu_us = cpu.map(|c| c / n * 1e6);
     println!(
-        "{:?} tools/call: {} calls by {} clients in {wall:.2} s = {rate:.0} calls/s; latency median {:.3} ms, p99 {:.3} ms; errors {errors}{}",
+        "RESULT mode=calls era={:?} calls_per_s={:.0} p50_ms={:.3} p99_ms={:.3} cpu_us_per_call={} errors={errors} rounds={}",
         args.era,
-        latencies.len(),
-        args.clients,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        cpu_us
-            .map(|c| format!("; server CPU {c:.1} µs/call"))
-            .unwrap_or_default()
-    );
-    println!(
-        "RESULT mode=calls era={:?} calls_per_s={rate:.0} p50_ms={:.3} p99_ms={:.3} cpu_us_per_call={} errors={errors}",
-        args.era,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        of(|r| r.rate),
+        of(|r| r.p50),
+        of(|r| r.p99),
         cpu_us
             .map(|c| format!("{c:.1}"))
-            .unwrap_or_else(|| "na".to_owned())
+            .unwrap_or_else(|| "na".to_owned()),
+        rounds.len()
     );
     if errors > 0 {
         bail!("{errors} calls failed");
