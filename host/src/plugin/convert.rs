@@ -40,6 +40,11 @@ pub struct ToolInfo {
 const MAX_REPORTED_ERRORS: usize = 5;
 
 fn errors_of(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    // The common case, cheaply: `is_valid` stops at the first failure and
+    // tracks no error paths.
+    if validator.is_valid(instance) {
+        return Vec::new();
+    }
     validator
         .iter_errors(instance)
         .take(MAX_REPORTED_ERRORS)

@@ -16,6 +16,7 @@ use crate::session::{
     CloseReason, HandleStore, LegacySession, SessionId, SessionLimits, SessionManager,
 };
 use rmcp::model::CallToolResult;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +100,35 @@ pub(super) enum Output {
     /// A tool's result, already shaped for its era by the handler and
     /// serialised straight into the response: the `tools/call` hot path
     /// skips building a `Value` only to write it out again.
-    Tool(Box<CallToolResult>),
+    Tool {
+        /// The result.
+        result: Box<CallToolResult>,
+        /// Write `_meta` with `serverInfo` next to it (a modern result
+        /// that has no `_meta` of its own).
+        server_info: bool,
+    },
+}
+
+/// A modern tool result and the `_meta` the server adds, written without
+/// building the map.
+#[derive(Serialize)]
+struct WithServerInfo<'a> {
+    #[serde(flatten)]
+    result: &'a CallToolResult,
+    #[serde(rename = "_meta")]
+    meta: ServerMeta<'a>,
+}
+
+#[derive(Serialize)]
+struct ServerMeta<'a> {
+    #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+    server_info: ServerInfo<'a>,
+}
+
+#[derive(Serialize)]
+struct ServerInfo<'a> {
+    name: &'a str,
+    version: &'a str,
 }
 
 /// The per-request inputs of a handler.
@@ -222,8 +251,18 @@ impl Server {
                         body: jsonrpc::result(&id, &value),
                         error: None,
                     },
-                    Ok(Output::Tool(result)) => Reply {
+                    Ok(Output::Tool {
+                        result,
+                        server_info: false,
+                    }) => Reply {
                         body: jsonrpc::result(&id, &*result),
+                        error: None,
+                    },
+                    Ok(Output::Tool {
+                        result,
+                        server_info: true,
+                    }) => Reply {
+                        body: jsonrpc::result(&id, &self.with_server_info(&result)),
                         error: None,
                     },
                     Err(e) => Reply::error(&id, &e),
@@ -323,6 +362,18 @@ impl Server {
             }
         }
         Ok(Output::Value(result))
+    }
+
+    fn with_server_info<'a>(&'a self, result: &'a CallToolResult) -> WithServerInfo<'a> {
+        WithServerInfo {
+            result,
+            meta: ServerMeta {
+                server_info: ServerInfo {
+                    name: &self.options.name,
+                    version: &self.options.version,
+                },
+            },
+        }
     }
 
     /// The server's name and version (`serverInfo`).
@@ -486,4 +537,37 @@ fn set_level(conn: &Connection, params: &Map<String, Value>) -> Result<Value, Rp
         }
     });
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmcp::model::{ContentBlock, ResultType};
+
+    #[test]
+    fn a_modern_tool_result_is_written_with_server_info_in_its_meta() {
+        let mut result = CallToolResult::success(vec![ContentBlock::text("hi")]);
+        result.result_type = Some(ResultType::COMPLETE);
+        let written = WithServerInfo {
+            result: &result,
+            meta: ServerMeta {
+                server_info: ServerInfo {
+                    name: "berth",
+                    version: "1.2.3",
+                },
+            },
+        };
+        let text = jsonrpc::result(&RequestId::Number(4), &written);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["result"],
+            json!({
+                "resultType": "complete",
+                "content": [{"type": "text", "text": "hi"}],
+                "isError": false,
+                "_meta": {era::META_SERVER_INFO: {"name": "berth", "version": "1.2.3"}}
+            })
+        );
+        assert_eq!(text.matches("_meta").count(), 1, "{text}");
+    }
 }

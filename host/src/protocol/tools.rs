@@ -10,7 +10,7 @@ use super::server::{Output, Request, Server};
 use crate::kv::ScopeKey;
 use crate::plugin::{self, CallError, ToolEntry};
 use crate::session::HandleError;
-use rmcp::model::{CallToolResult, ContentBlock, MetaObject, ResultType, Tool};
+use rmcp::model::{CallToolResult, ContentBlock, ResultType, Tool};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Instant;
@@ -228,18 +228,28 @@ impl Server {
             }
         };
         // What `Server::request` adds to other modern results.
-        match req.cx.era {
-            Era::Legacy => result.result_type = None,
+        let server_info = match req.cx.era {
+            Era::Legacy => {
+                result.result_type = None;
+                false
+            }
             Era::Modern => {
                 result.result_type.get_or_insert(ResultType::COMPLETE);
-                result
-                    .meta
-                    .get_or_insert_with(MetaObject::default)
-                    .0
-                    .insert(era::META_SERVER_INFO.to_owned(), self.server_info());
+                match &mut result.meta {
+                    // Written next to the result, with no map built.
+                    None => true,
+                    Some(meta) => {
+                        meta.0
+                            .insert(era::META_SERVER_INFO.to_owned(), self.server_info());
+                        false
+                    }
+                }
             }
-        }
-        Ok(Output::Tool(Box::new(result)))
+        };
+        Ok(Output::Tool {
+            result: Box::new(result),
+            server_info,
+        })
     }
 
     /// The session scope of a call: a handle argument (stateful tools),
