@@ -80,11 +80,14 @@ pub fn is_modern(params: &Map<String, Value>) -> bool {
 
 /// The progress token of a request (a string or an integer).
 pub fn progress_token(params: &Map<String, Value>) -> Option<Value> {
-    MetaView {
-        progress_token: meta(params)?.get("progressToken"),
-        ..MetaView::default()
-    }
-    .progress_token()
+    valid_token(meta(params)?.get("progressToken"))
+}
+
+/// A progress token that is a string or an integer.
+fn valid_token(token: Option<&Value>) -> Option<Value> {
+    token
+        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+        .cloned()
 }
 
 /// The `_meta` members berth reads, found in one pass. The keys share a
@@ -120,9 +123,7 @@ impl<'a> MetaView<'a> {
 
     /// The progress token, if it is a string or an integer.
     pub fn progress_token(&self) -> Option<Value> {
-        self.progress_token
-            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
-            .cloned()
+        valid_token(self.progress_token)
     }
 }
 

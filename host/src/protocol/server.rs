@@ -70,8 +70,6 @@ pub struct Server {
     pub(super) handles: HandleStore,
     pub(super) kv: SharedKv,
     pub(super) options: ServerOptions,
-    /// `serverInfo`, built once: every modern result carries it.
-    server_info: Value,
 }
 
 /// A response to send, with its error when it is one (the HTTP transport
@@ -156,7 +154,6 @@ impl Server {
             sessions: SessionManager::new(sessions),
             handles,
             kv,
-            server_info: json!({ "name": options.name, "version": options.version }),
             options,
         }
     }
@@ -253,16 +250,13 @@ impl Server {
                     },
                     Ok(Output::Tool {
                         result,
-                        server_info: false,
+                        server_info,
                     }) => Reply {
-                        body: jsonrpc::result(&id, &*result),
-                        error: None,
-                    },
-                    Ok(Output::Tool {
-                        result,
-                        server_info: true,
-                    }) => Reply {
-                        body: jsonrpc::result(&id, &self.with_server_info(&result)),
+                        body: if server_info {
+                            jsonrpc::result(&id, &self.with_server_info(&result))
+                        } else {
+                            jsonrpc::result(&id, &*result)
+                        },
                         error: None,
                     },
                     Err(e) => Reply::error(&id, &e),
@@ -368,17 +362,21 @@ impl Server {
         WithServerInfo {
             result,
             meta: ServerMeta {
-                server_info: ServerInfo {
-                    name: &self.options.name,
-                    version: &self.options.version,
-                },
+                server_info: self.info(),
             },
+        }
+    }
+
+    fn info(&self) -> ServerInfo<'_> {
+        ServerInfo {
+            name: &self.options.name,
+            version: &self.options.version,
         }
     }
 
     /// The server's name and version (`serverInfo`).
     pub(super) fn server_info(&self) -> Value {
-        self.server_info.clone()
+        json!(self.info())
     }
 
     fn capabilities() -> Value {
