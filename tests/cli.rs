@@ -41,7 +41,18 @@ async fn call_runs_one_tool_and_prints_its_text() {
     assert_eq!(out.status.code(), Some(1));
     let out = run(&["call", &path(dist().join("hello.wasm")), "nope"]).await;
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("it has: greet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it has: hello_greet (greet)"));
+    // The name clients see works as well as the plugin's own.
+    let out = run(&[
+        "call",
+        &path(dist().join("hello.wasm")),
+        "hello_greet",
+        "--args",
+        r#"{"name":"Bo"}"#,
+    ])
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, Bo!\n");
 }
 
 #[tokio::test]
@@ -52,6 +63,7 @@ async fn inspect_shows_exports_tools_schemas_and_limits() {
     assert_eq!(report["plugin"], "counter");
     assert_eq!(report["exports"], serde_json::json!(["tools"]));
     assert_eq!(report["tools"][0]["name"], "counter_increment");
+    assert_eq!(report["tools"][0]["pluginName"], "increment");
     assert_eq!(report["tools"][0]["stateful"], true);
     assert_eq!(report["tools"][0]["inputSchema"]["type"], "object");
     assert_eq!(report["limits"]["memoryMb"], 64);
@@ -95,6 +107,78 @@ async fn serve_reports_plugins_it_cannot_load_and_serves_the_rest() {
         err.contains("wrong-world.wasm: not a berth plugin"),
         "{err}"
     );
-    // hog_eat, loop_spin, shapes_area, shapes_broken, trap_explode, trap_recurse.
-    assert!(err.contains("tools=6"), "{err}");
+    // hog_eat, hostile_{announce,flood,huge}, loop_spin, shapes_area,
+    // shapes_broken, trap_explode, trap_recurse.
+    assert!(err.contains("tools=9"), "{err}");
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn files_that_are_not_components_say_what_they_are_and_what_to_do() {
+    let dir = scratch("not-components");
+    let text = dir.join("notes.wasm");
+    std::fs::write(&text, "# not wasm at all\n".repeat(100)).unwrap();
+    let out = run(&["inspect", &path(text)]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a WebAssembly file"), "{err}");
+    assert!(err.contains("wasm32-wasip2"), "{err}");
+    assert!(err.lines().count() <= 2, "no byte dump: {err}");
+    // The smallest core module: header only.
+    let core = dir.join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let out = run(&["inspect", &path(core)]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("core WebAssembly module, not a component"),
+        "{err}"
+    );
+    assert!(err.contains("wasm32-wasip2"), "{err}");
+}
+
+#[tokio::test]
+async fn manifest_errors_give_line_and_column() {
+    let dir = scratch("manifest");
+    std::fs::copy(dist().join("hello.wasm"), dir.join("hello.wasm")).unwrap();
+    std::fs::write(dir.join("hello.toml"), "[limits]\nmemory_mb = \"lots\"\n").unwrap();
+    let out = run(&["inspect", &path(dir.join("hello.wasm"))]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2, column 13"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_config_file_is_named_once() {
+    let missing = "/nonexistent/berth.toml";
+    let out = run(&[
+        "--config",
+        missing,
+        "serve",
+        "--plugins",
+        &path(dist().to_owned()),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches(missing).count(), 1, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}
+
+#[tokio::test]
+async fn serving_no_tools_is_a_warning_that_names_the_directory() {
+    let dir = scratch("empty");
+    let out = run(&["serve", "--stdio", "--plugins", &path(dir.clone())]).await;
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WARN"), "{err}");
+    assert!(err.contains("no tools to serve"), "{err}");
+    assert!(err.contains(&path(dir)), "{err}");
+    assert!(err.contains("berth stopped"), "one line at shutdown: {err}");
 }

@@ -20,6 +20,7 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 /// (module path prefix relative to src/, names it must not mention)
 const RULES: &[(&str, &[&str])] = &[
     ("level.rs", &["crate::"]),
+    ("logging.rs", &["crate::"]),
     (
         "auth/",
         &[

@@ -316,6 +316,22 @@ async fn modern_clients_retry_with_answers_and_signed_state() {
         .await;
     assert_eq!(done["resultType"], "complete");
     assert_eq!(text(&done), r#"Ada likes "blue""#);
+    // The same state, on the same request, a second time: refused, and the
+    // tool does not run again.
+    let again = c
+        .call(
+            "tools/call",
+            call(json!({"inputResponses": {"step2": {"action": "accept", "content": {"color": "red"}}},
+                        "requestState": state2})),
+        )
+        .await;
+    assert_eq!(again["error"]["code"], -32602, "{again}");
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used")
+    );
 
     // Tampered, or replayed on another request: refused.
     let tampered = c

@@ -14,6 +14,8 @@
 //! argument: a filter on the names.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+// Shared with xtask; the bench uses only part of it.
+#[allow(dead_code)]
 #[path = "../../xtask/src/plugins.rs"]
 mod plugins;
 

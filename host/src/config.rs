@@ -21,8 +21,9 @@ use std::time::Duration;
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// The file could not be read. The message names the file; the I/O
+    /// error is its source (printed once, by whoever prints the chain).
+    #[error("cannot read the configuration file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -166,6 +167,13 @@ pub struct RawLimits {
     pub max_concurrent_calls: Option<u32>,
     /// How long a cancelled call may take to return on its own, ms.
     pub cancel_grace_ms: Option<u64>,
+    /// Largest result one call may return, KiB (content and structured
+    /// content together; binary counted as its bytes).
+    pub max_result_kb: Option<u64>,
+    /// Most log messages one call may send.
+    pub max_log_messages: Option<u32>,
+    /// Most bytes of log messages one call may send, KiB.
+    pub max_log_kb: Option<u64>,
 }
 
 /// `[state]`
@@ -275,6 +283,17 @@ impl RawConfig {
                 format!("{max_concurrent_calls} is not 1..=4096"),
             ));
         }
+        let max_result_kb = self.limits.max_result_kb.unwrap_or(8 << 10);
+        if !(1..=(1 << 20)).contains(&max_result_kb) {
+            return Err(invalid(
+                "limits.max_result_kb",
+                format!("{max_result_kb} is not 1..=1048576"),
+            ));
+        }
+        let log_budget = crate::plugin::LogBudget {
+            messages: self.limits.max_log_messages.unwrap_or(1000),
+            bytes: self.limits.max_log_kb.unwrap_or(1024).saturating_mul(1024) as usize,
+        };
         let kv_default = KvLimits::default();
         let kv = KvLimits {
             max_key_bytes: kv_default.max_key_bytes,
@@ -434,6 +453,8 @@ impl RawConfig {
                 default_limits,
                 max_concurrent_calls,
                 cancel_grace: Duration::from_millis(self.limits.cancel_grace_ms.unwrap_or(250)),
+                max_result_bytes: (max_result_kb as usize) << 10,
+                log_budget,
             },
             kv,
             handles,

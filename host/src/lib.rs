@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod kv;
 pub mod level;
+pub mod logging;
 pub mod plugin;
 pub mod protocol;
 pub mod session;

@@ -39,7 +39,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the plugins in the given directories to one MCP client.
+    /// Serve the plugins in the given directories over stdio (one client)
+    /// or HTTP (many clients and sessions).
     Serve {
         /// Speak MCP on stdin/stdout (the default).
         #[arg(long, conflicts_with = "http")]
@@ -56,7 +57,8 @@ enum Command {
     Call {
         /// The plugin (`.wasm`; its `.toml` manifest is read from beside it).
         plugin: PathBuf,
-        /// The tool's name inside the plugin (e.g. `increment`).
+        /// The tool: its name as clients see it (e.g. `counter_increment`)
+        /// or the plugin's own (`increment`).
         tool: String,
         /// Arguments as a JSON object.
         #[arg(long, default_value = "{}")]
@@ -80,16 +82,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(berth::logging::EscapedStderr { ansi })
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .init();
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(cli)));
+        .and_then(|rt| {
+            let outcome = rt.block_on(run(cli));
+            // Serving has drained by now. Do not wait for the blocking
+            // read of stdin, which only more input would end.
+            rt.shutdown_background();
+            outcome
+        });
     match outcome {
         Ok(code) => code,
         Err(e) => {
@@ -164,8 +173,20 @@ async fn serve(config: Config) -> Result<()> {
         signals.cancel();
     });
     let server = app.server.clone();
-    let (plugins, tools) = (registry.plugins().len(), registry.tool_count());
+    let (plugins, tools) = (registry.plugins().len(), server.listed_tool_count());
     let ms = started.elapsed().as_millis() as u64;
+    if tools == 0 {
+        let dirs: Vec<String> = config
+            .plugin_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        tracing::warn!(
+            "no tools to serve: no plugin in {} loaded one (plugins are `.wasm` components \
+             built for wasm32-wasip2; is the directory right?)",
+            dirs.join(", ")
+        );
+    }
     if let Some(addr) = config.http_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -181,6 +202,7 @@ async fn serve(config: Config) -> Result<()> {
             tokio::io::stdin(),
             tokio::io::stdout(),
             shutdown.clone(),
+            config.http.drain_timeout,
         )
         .await?;
     }
@@ -189,6 +211,7 @@ async fn serve(config: Config) -> Result<()> {
     if let Some(watcher) = watcher {
         let _ = watcher.await;
     }
+    tracing::info!(uptime_s = started.elapsed().as_secs(), "berth stopped");
     Ok(())
 }
 
@@ -239,15 +262,25 @@ async fn call(
     let Some(plugin) = registry.plugins().next() else {
         bail!("{} did not load", path.display());
     };
-    if !plugin.tools().iter().any(|t| t.name == tool) {
-        let names: Vec<&str> = plugin.tools().iter().map(|t| t.name.as_str()).collect();
+    // The exposed name (`hello_greet`) or the plugin's own (`greet`).
+    let Some(own) = plugin
+        .tools()
+        .iter()
+        .map(|t| t.name.as_str())
+        .find(|n| *n == tool || plugin.exposed_name(n).as_str() == tool)
+    else {
+        let names: Vec<String> = plugin
+            .tools()
+            .iter()
+            .map(|t| format!("{} ({})", plugin.exposed_name(&t.name), t.name))
+            .collect();
         bail!(
             "{} has no tool {tool:?}; it has: {}",
             plugin.name(),
             names.join(", ")
         );
-    }
-    let exposed = plugin.exposed_name(tool);
+    };
+    let exposed = plugin.exposed_name(own);
     // One session for this call, at the most verbose log level, with
     // progress: everything the plugin reports goes to stderr.
     let conn = Arc::new(Connection::new(
@@ -350,6 +383,7 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
         .map(|t| {
             json!({
                 "name": plugin.exposed_name(&t.name),
+                "pluginName": t.name,
                 "title": t.title,
                 "description": t.description,
                 "stateful": t.stateful,

@@ -98,6 +98,25 @@ impl Client {
         self.stdin.flush().await.unwrap();
     }
 
+    /// Sends raw bytes as they are (no newline added).
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// The server's process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// Waits for the server to exit, input left open.
+    pub async fn exit(mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("server exited in time")
+            .unwrap()
+    }
+
     /// Sends a JSON message.
     pub async fn send(&mut self, msg: &Value) {
         self.send_raw(&msg.to_string()).await;

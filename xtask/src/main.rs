@@ -95,14 +95,27 @@ fn build_plugins(root: &Path) -> Result<PathBuf> {
 
 fn up(root: &Path, serve_args: &[String]) -> Result<()> {
     let dist = build_plugins(root)?;
-    run(host_cargo(root).args(["build", "--release", "-p", "berth"]))?;
-    let berth = target_dir().join("release").join("berth");
+    // The dev profile (dependencies optimised, no LTO) compiles in a few
+    // minutes and shares its dependencies with `cargo xtask test`; the fully
+    // optimised build is `cargo xtask release` or `cargo install --path host`.
+    run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
+    let berth = target_dir().join("debug").join("berth");
     let mut cmd = Command::new(&berth);
-    cmd.arg("serve").arg("--plugins").arg(&dist);
-    if serve_args.is_empty() {
+    cmd.arg("serve");
+    // Plugin directories given by the caller replace the examples.
+    if !serve_args
+        .iter()
+        .any(|a| a == "--plugins" || a.starts_with("--plugins="))
+    {
+        cmd.arg("--plugins").arg(&dist);
+    }
+    let transport_given = serve_args
+        .iter()
+        .any(|a| a == "--stdio" || a == "--http" || a.starts_with("--http="));
+    if !transport_given {
         cmd.args(["--http", "127.0.0.1:8080"]);
         eprintln!(
-            "serving the example plugins at http://127.0.0.1:8080/mcp (Ctrl-C stops); \
+            "serving at http://127.0.0.1:8080/mcp (Ctrl-C stops); \
              for stdio clients the command is `{} serve --stdio --plugins {}`",
             berth.display(),
             dist.display()
@@ -112,40 +125,115 @@ fn up(root: &Path, serve_args: &[String]) -> Result<()> {
     run(&mut cmd)
 }
 
+/// `clippy-driver` as cargo's workspace wrapper: workspace crates are
+/// compiled by clippy (lints as errors) and code generated as usual, so
+/// one build serves both the lints and the tests.
+fn with_clippy(cmd: &mut Command) -> &mut Command {
+    cmd.envs(plugins::clippy_env())
+}
+
+/// One step of `cargo xtask test` and how it ended.
+struct Step {
+    name: &'static str,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Passed(String),
+    Failed(String),
+    Skipped,
+}
+
 fn test(root: &Path) -> Result<()> {
     wasm_target()?;
-    run(host_cargo(root).args(["fmt", "--all", "--check"]))?;
-    run(cargo()
-        .current_dir(root.join("plugins"))
-        .args(["fmt", "--all", "--check"]))?;
-    run(cargo()
-        .current_dir(root.join("bench"))
-        .args(["fmt", "--all", "--check"]))?;
-    build_plugins(root)?;
-    run(host_cargo(root).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    run(cargo()
-        .current_dir(root.join("plugins"))
-        .env("CARGO_TARGET_DIR", plugins::target_dir(root))
-        .args([
-            "clippy",
-            "--workspace",
-            "--target",
-            "wasm32-wasip2",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
-    run(host_cargo(root).args(["test", "--workspace"]))?;
-    run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
-    let berth = target_dir().join("debug").join("berth");
-    conformance::run(root, &berth, &root.join("plugins").join("dist"))
+    let mut steps = Vec::new();
+    let mut record = |name: &'static str, result: Result<String>| {
+        let ok = result.is_ok();
+        let outcome = match result {
+            Ok(detail) => Outcome::Passed(detail),
+            Err(e) => {
+                eprintln!("step {name} failed: {e:#}");
+                Outcome::Failed(format!("{e:#}"))
+            }
+        };
+        steps.push(Step { name, outcome });
+        ok
+    };
+    let format = (|| {
+        for dir in [root.to_owned(), root.join("plugins"), root.join("bench")] {
+            run(cargo().current_dir(dir).args(["fmt", "--all", "--check"]))?;
+        }
+        Ok(String::new())
+    })();
+    record("format", format);
+    let plugins_ok = record(
+        "plugins",
+        plugins::build_linted(root)
+            .map(|_| "built, clippy clean".to_owned())
+            .map_err(anyhow::Error::msg),
+    );
+    // Builds every host target once, linted; `cargo test` below runs them
+    // with the same settings, so nothing is compiled twice.
+    let host_ok = plugins_ok
+        && record(
+            "host",
+            run(with_clippy(&mut host_cargo(root)).args([
+                "test",
+                "--workspace",
+                "--all-targets",
+                "--no-run",
+            ]))
+            .map(|()| "built, clippy clean".to_owned()),
+        );
+    if host_ok {
+        record(
+            "tests",
+            run(with_clippy(&mut host_cargo(root)).args(["test", "--workspace"]))
+                .map(|()| String::new()),
+        );
+        let berth = target_dir().join("debug").join("berth");
+        record(
+            "conformance",
+            conformance::run(root, &berth, &root.join("plugins").join("dist"))
+                .map(|()| String::new()),
+        );
+    } else {
+        for name in ["host", "tests", "conformance"] {
+            if !steps.iter().any(|s| s.name == name) {
+                steps.push(Step {
+                    name,
+                    outcome: Outcome::Skipped,
+                });
+            }
+        }
+    }
+    verdict(&steps)
+}
+
+/// Prints one line with every step's outcome; fails if any step did.
+fn verdict(steps: &[Step]) -> Result<()> {
+    let failed = steps
+        .iter()
+        .any(|s| !matches!(s.outcome, Outcome::Passed(_)));
+    let parts: Vec<String> = steps
+        .iter()
+        .map(|s| match &s.outcome {
+            Outcome::Passed(d) if d.is_empty() => format!("{} passed", s.name),
+            Outcome::Passed(d) => format!("{} passed ({d})", s.name),
+            Outcome::Failed(why) => {
+                let first = why.lines().next().unwrap_or_default();
+                let short: String = first.chars().take(100).collect();
+                format!("{} FAILED ({short})", s.name)
+            }
+            Outcome::Skipped => format!("{} skipped", s.name),
+        })
+        .collect();
+    let word = if failed { "FAILED" } else { "passed" };
+    eprintln!("\nberth test {word}: {}", parts.join("; "));
+    if failed {
+        bail!("the test suite failed")
+    }
+    Ok(())
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<()> {

@@ -19,7 +19,7 @@ pub const CONFORMANCE: &str = "conformance";
 /// completion as well as tools).
 pub const FULL: &[&str] = &["conformance", "notes"];
 /// Plugins that misbehave on purpose, for tests.
-pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes"];
+pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes", "hostile"];
 
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
 /// `~/.cache/berth/plugins-target` (shared by clones, like the host's), else
@@ -34,9 +34,43 @@ pub fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// The `clippy-driver` of the toolchain in use (rustup's proxy if rustup
+/// cannot say).
+pub fn clippy_driver() -> String {
+    Command::new("rustup")
+        .args(["which", "clippy-driver"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "clippy-driver".to_owned())
+}
+
+/// Cargo settings that compile workspace crates with clippy, lints as
+/// errors: one build gives both the code and the lint verdict.
+pub fn clippy_env() -> [(&'static str, String); 2] {
+    [
+        ("RUSTC_WORKSPACE_WRAPPER", clippy_driver()),
+        (
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__".to_owned(),
+        ),
+    ]
+}
+
 /// Builds every plugin (release) and copies them to `plugins/dist`.
-/// Returns the dist directory.
+/// Returns the dist directory. Settings of the caller's environment (such
+/// as a clippy wrapper set by `cargo xtask test`) carry over.
 pub fn build(root: &Path) -> Result<PathBuf, String> {
+    build_with(root, &[])
+}
+
+/// [`build`], with every plugin crate linted by clippy (warnings fail).
+pub fn build_linted(root: &Path) -> Result<PathBuf, String> {
+    build_with(root, &clippy_env())
+}
+
+fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
     let plugins = root.join("plugins");
     let target = target_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -66,6 +100,7 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
             .env_remove("CARGO_BUILD_TARGET")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .status()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !status.success() {

@@ -9,6 +9,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// What one entry costs beyond its key and value bytes (map node, expiry,
+/// allocation headers), counted against every quota: without it, many
+/// empty values would fill memory while the quota saw almost nothing.
+pub const ENTRY_OVERHEAD_BYTES: usize = 128;
+
+/// An entry's size as the quotas count it.
+fn entry_size(key: &str, value_len: usize) -> usize {
+    key.len() + value_len + ENTRY_OVERHEAD_BYTES
+}
+
 struct Entry {
     value: Vec<u8>,
     expires: Option<Instant>,
@@ -95,8 +105,11 @@ impl MemoryStore {
             .or_default()
             .entry(ns.plugin.clone())
             .or_default();
-        let new_size = key.len() + value.len();
-        let old_size = data.entries.get(key).map(|e| key.len() + e.value.len());
+        let new_size = entry_size(key, value.len());
+        let old_size = data
+            .entries
+            .get(key)
+            .map(|e| entry_size(key, e.value.len()));
         let is_new = old_size.is_none();
         if is_new && data.entries.len() >= limits.max_keys_per_namespace {
             return Err(KvError::QuotaExceeded {
@@ -139,7 +152,7 @@ impl MemoryStore {
         let Some(entry) = data.entries.remove(key) else {
             return Ok(false);
         };
-        let size = key.len() + entry.value.len();
+        let size = entry_size(key, entry.value.len());
         data.bytes -= size;
         inner.total_bytes -= size;
         if data.entries.is_empty() {
@@ -200,7 +213,7 @@ impl MemoryStore {
                     let keep = e.live(now);
                     if !keep {
                         removed += 1;
-                        let size = k.len() + e.value.len();
+                        let size = entry_size(k, e.value.len());
                         freed += size;
                         data.bytes -= size;
                     }
@@ -308,7 +321,7 @@ mod tests {
         assert_eq!(store.get_now(&a, "short").unwrap(), None);
         assert_eq!(store.list_now(&a, "", 10), vec!["long".to_owned()]);
         assert_eq!(store.purge_expired_now(), 1);
-        assert_eq!(store.total_bytes(), "long".len() + 1);
+        assert_eq!(store.total_bytes(), "long".len() + 1 + ENTRY_OVERHEAD_BYTES);
     }
 
     #[test]
@@ -317,8 +330,8 @@ mod tests {
             max_key_bytes: 4,
             max_value_bytes: 8,
             max_keys_per_namespace: 2,
-            max_bytes_per_namespace: 12,
-            max_total_bytes: 20,
+            max_bytes_per_namespace: 12 + 2 * ENTRY_OVERHEAD_BYTES,
+            max_total_bytes: 20 + 3 * ENTRY_OVERHEAD_BYTES,
         };
         let store = MemoryStore::new(limits);
         let a = ns("t", session("s"), "p");
@@ -366,7 +379,27 @@ mod tests {
         ));
         assert!(store.delete_now(&a, "b").unwrap());
         assert!(!store.delete_now(&a, "b").unwrap());
-        assert_eq!(store.total_bytes(), 5 + 8);
+        assert_eq!(store.total_bytes(), 5 + 8 + 2 * ENTRY_OVERHEAD_BYTES);
+    }
+
+    #[test]
+    fn every_key_counts_its_overhead_against_the_quota() {
+        let limits = KvLimits {
+            max_bytes_per_namespace: 100 * ENTRY_OVERHEAD_BYTES,
+            ..KvLimits::default()
+        };
+        let store = MemoryStore::new(limits);
+        let a = ns("t", session("s"), "p");
+        let mut stored = 0;
+        while store
+            .set_now(&a, &format!("k{stored}"), Vec::new(), None)
+            .is_ok()
+        {
+            stored += 1;
+        }
+        // Empty values are not free: the keys run out well before 10,000.
+        assert!(stored < 100, "{stored} empty keys fit");
+        assert!(store.total_bytes() >= stored * ENTRY_OVERHEAD_BYTES);
     }
 
     #[test]
@@ -381,7 +414,7 @@ mod tests {
         assert_eq!(store.drop_scope_now(&s1p1.scope), 2);
         assert_eq!(store.get_now(&s1p2, "k").unwrap(), None);
         assert_eq!(store.get_now(&s2, "k").unwrap(), Some(b"v".to_vec()));
-        assert_eq!(store.total_bytes(), 2);
+        assert_eq!(store.total_bytes(), 2 + ENTRY_OVERHEAD_BYTES);
     }
 
     #[test]

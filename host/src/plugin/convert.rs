@@ -246,6 +246,23 @@ pub fn content(c: wit::Content) -> ContentBlock {
     }
 }
 
+/// The size of a result's payload, bytes: text, binary data (before
+/// base64) and structured content. Names, URIs and annotations are small
+/// and bounded elsewhere, so they are not counted.
+pub fn result_bytes(r: &wit_tools::CallResult) -> usize {
+    let block = |c: &wit::Content| match c {
+        wit::Content::Text(t) => t.text.len(),
+        wit::Content::Image(b) | wit::Content::Audio(b) => b.data.len(),
+        wit::Content::ResourceLink(_) => 0,
+        wit::Content::Resource(e) => match &e.contents {
+            wit::ResourceContents::Text(t) => t.text.len(),
+            wit::ResourceContents::Blob(b) => b.blob.len(),
+        },
+    };
+    r.content.iter().map(block).sum::<usize>()
+        + r.structured_content.as_ref().map_or(0, String::len)
+}
+
 /// A tool result on the wire. Structured content that is not JSON is a
 /// plugin fault.
 ///

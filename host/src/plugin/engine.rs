@@ -186,7 +186,10 @@ pub(crate) fn store(
         kv: runtime.kv.clone(),
         call,
         last_progress: None,
+        log_left: runtime.options.log_budget.into(),
         changes: runtime.changes.clone(),
+        registry: runtime.registry.clone(),
+        announced_foreign: false,
     };
     let mut store = Store::new(&runtime.engine, data);
     store.limiter(|d| &mut d.limiter);

@@ -37,6 +37,24 @@ pub enum LoadError {
         /// What is wrong (names the key).
         reason: String,
     },
+    /// The file is not WebAssembly at all.
+    #[error(
+        "{path}: not a WebAssembly file ({size} bytes without the \\0asm header); a berth plugin is a WebAssembly component, e.g. `cargo build --release --target wasm32-wasip2`"
+    )]
+    NotWasm {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: usize,
+    },
+    /// The file is a core WebAssembly module, not a component.
+    #[error(
+        "{path}: a core WebAssembly module, not a component; build for the `wasm32-wasip2` target (`rustup target add wasm32-wasip2`, then `cargo build --release --target wasm32-wasip2`), or wrap a module with `wasm-tools component new`"
+    )]
+    CoreModule {
+        /// The file.
+        path: PathBuf,
+    },
     /// Not a valid WebAssembly component.
     #[error("{path}: not a valid WebAssembly component: {reason}")]
     Compile {
@@ -151,4 +169,16 @@ pub enum CallError {
     /// The client cancelled the call.
     #[error("cancelled")]
     Cancelled,
+    /// The result is larger than the host accepts (`limits.max_result_kb`).
+    #[error(
+        "its result of {} KiB is over the {} KiB limit (limits.max_result_kb)",
+        .size.div_ceil(1024),
+        .limit >> 10
+    )]
+    ResultTooLarge {
+        /// The result's size, bytes.
+        size: usize,
+        /// The limit, bytes.
+        limit: usize,
+    },
 }

@@ -5,7 +5,7 @@
 //! which acts on the request the call belongs to.
 
 use super::bindings::berth::plugin::{context, types};
-use super::{CallEvents, CallScopes};
+use super::{CallEvents, CallScopes, LogBudget};
 use crate::auth::Principal;
 use crate::kv::{KvError, Namespace, SharedKv};
 use crate::level::LogLevel;
@@ -53,6 +53,40 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// What is left of one call's [`LogBudget`].
+#[derive(Debug)]
+pub(crate) struct LogLeft {
+    budget: LogBudget,
+    messages: u32,
+    bytes: usize,
+    /// Whether a message was dropped (and that was said).
+    exhausted: bool,
+}
+
+impl From<LogBudget> for LogLeft {
+    fn from(budget: LogBudget) -> Self {
+        Self {
+            budget,
+            messages: budget.messages,
+            bytes: budget.bytes,
+            exhausted: false,
+        }
+    }
+}
+
+impl LogLeft {
+    /// Takes `size` bytes and one message from the budget; false (and the
+    /// budget is spent) if they do not fit.
+    fn take(&mut self, size: usize) -> bool {
+        if self.exhausted || self.messages == 0 || size > self.bytes {
+            return false;
+        }
+        self.messages -= 1;
+        self.bytes -= size;
+        true
+    }
+}
+
 /// What a call knows about its request.
 pub(crate) struct CallState {
     pub(crate) principal: Principal,
@@ -73,7 +107,15 @@ pub(crate) struct StoreData {
     pub(crate) kv: SharedKv,
     pub(crate) call: Option<CallState>,
     pub(crate) last_progress: Option<f64>,
+    /// What is left of the call's log budget.
+    pub(crate) log_left: LogLeft,
     pub(crate) changes: tokio::sync::broadcast::Sender<super::Change>,
+    /// The registry: a plugin may announce updates of its own resources
+    /// only.
+    pub(crate) registry: super::SharedRegistry,
+    /// Whether this call tried to announce a URI it does not own (said
+    /// once in the log).
+    pub(crate) announced_foreign: bool,
 }
 
 impl WasiView for StoreData {
@@ -148,10 +190,26 @@ impl context::Host for StoreData {
     ) -> wasmtime::Result<()> {
         let level = level(level_);
         let message = truncate(message);
-        let data = data
-            .map(truncate)
-            .map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d)));
+        let data = data.map(truncate);
         let plugin = &*self.plugin;
+        let size = message.len() + data.as_ref().map_or(0, String::len);
+        if !self.log_left.take(size) {
+            if !self.log_left.exhausted {
+                self.log_left.exhausted = true;
+                let budget = self.log_left.budget;
+                let notice = format!(
+                    "this call reached its log limit ({} messages, {} KiB); its further log messages are dropped",
+                    budget.messages,
+                    budget.bytes >> 10
+                );
+                tracing::warn!(plugin, "{notice}");
+                if let Some(call) = &self.call {
+                    call.events.log(plugin, LogLevel::Warning, &notice, None);
+                }
+            }
+            return Ok(());
+        }
+        let data = data.map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d)));
         match level {
             LogLevel::Debug => tracing::debug!(plugin, %message, "plugin log"),
             LogLevel::Info | LogLevel::Notice => tracing::info!(plugin, %message, "plugin log"),
@@ -270,6 +328,23 @@ impl context::Host for StoreData {
 
     fn resource_updated(&mut self, uri: String) -> wasmtime::Result<()> {
         let uri = truncate(uri);
+        let owned = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .resource_owner(&uri)
+            .is_some_and(|owner| owner.name == self.plugin);
+        if !owned {
+            if !self.announced_foreign {
+                self.announced_foreign = true;
+                tracing::warn!(
+                    plugin = &*self.plugin,
+                    %uri,
+                    "a plugin announced an update of a resource it does not serve; dropped"
+                );
+            }
+            return Ok(());
+        }
         tracing::debug!(plugin = &*self.plugin, %uri, "resource updated");
         let _ = self
             .changes

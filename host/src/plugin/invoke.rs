@@ -198,9 +198,17 @@ impl PluginHost {
             input: input.map(surface::input_answers),
         };
         match self.exec(plugin, cx, op).await? {
-            Done::Tool(ToolOutcome::Done(result)) => convert::call_result(result)
-                .map(Outcome::Done)
-                .map_err(|d| invalid(plugin, d)),
+            Done::Tool(ToolOutcome::Done(result)) => {
+                let size = convert::result_bytes(&result);
+                let limit = self.runtime.options.max_result_bytes;
+                if size > limit {
+                    drop(result);
+                    return Err(CallError::ResultTooLarge { size, limit });
+                }
+                convert::call_result(result)
+                    .map(Outcome::Done)
+                    .map_err(|d| invalid(plugin, d))
+            }
             Done::Tool(ToolOutcome::Input(i)) => surface::input_required(i)
                 .map(Outcome::Input)
                 .map_err(|d| invalid(plugin, d)),

@@ -167,6 +167,22 @@ fn plugin_name(path: &Path) -> Result<Arc<str>, LoadError> {
     }
 }
 
+/// Tells apart, before compiling, the two files most often mistaken for a
+/// plugin: something that is not WebAssembly at all, and a core module
+/// (built for `wasm32-unknown-unknown` or `wasm32-wasip1`).
+fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', _, _, 0, 0]) => Err(LoadError::CoreModule {
+            path: path.to_owned(),
+        }),
+        Some([0, b'a', b's', b'm', ..]) => Ok(()),
+        _ => Err(LoadError::NotWasm {
+            path: path.to_owned(),
+            size: bytes.len(),
+        }),
+    }
+}
+
 /// Loads one plugin file.
 ///
 /// # Errors
@@ -180,6 +196,7 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
+    check_header(path, &bytes)?;
     let engine = runtime.engine.clone();
     let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
         .await

@@ -160,7 +160,8 @@ impl Manifest {
     /// # Errors
     /// A message naming the offending key.
     pub fn parse(text: &str, defaults: Limits) -> Result<Self, String> {
-        let raw: RawManifest = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let raw: RawManifest =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         if let Some(prefix) = &raw.prefix
             && !prefix
                 .chars()

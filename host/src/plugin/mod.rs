@@ -53,6 +53,30 @@ pub struct RuntimeOptions {
     pub max_concurrent_calls: u32,
     /// How long a cancelled call may take to return on its own.
     pub cancel_grace: Duration,
+    /// Largest result one call may return, bytes; a larger one is refused
+    /// with a tool error.
+    pub max_result_bytes: usize,
+    /// How much one call may log.
+    pub log_budget: LogBudget,
+}
+
+/// How much one call may log (to the client and the host log together);
+/// the rest is dropped, and that is said once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogBudget {
+    /// Most messages.
+    pub messages: u32,
+    /// Most bytes of messages and data.
+    pub bytes: usize,
+}
+
+impl Default for LogBudget {
+    fn default() -> Self {
+        Self {
+            messages: 1000,
+            bytes: 1 << 20,
+        }
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -62,6 +86,8 @@ impl Default for RuntimeOptions {
             default_limits: Limits::default(),
             max_concurrent_calls: 64,
             cancel_grace: Duration::from_millis(250),
+            max_result_bytes: 8 << 20,
+            log_budget: LogBudget::default(),
         }
     }
 }
@@ -155,13 +181,18 @@ pub(crate) struct Runtime {
     options: RuntimeOptions,
     permits: Arc<Semaphore>,
     retired: Arc<retire::Retired>,
+    /// The registry, shared with every call (to check what a plugin may
+    /// announce).
+    registry: SharedRegistry,
     _ticker: engine::EpochTicker,
 }
+
+/// The current registry, replaced whole on every change.
+pub(crate) type SharedRegistry = Arc<RwLock<Arc<Registry>>>;
 
 /// The plugins of this process and the means to call them.
 pub struct PluginHost {
     runtime: Runtime,
-    registry: RwLock<Arc<Registry>>,
     /// Files whose current version failed to load, not retried until they
     /// change.
     failures: std::sync::Mutex<std::collections::HashMap<PathBuf, FileStamp>>,
@@ -190,8 +221,8 @@ impl PluginHost {
                 changes: tokio::sync::broadcast::channel(CHANGE_QUEUE).0,
                 options,
                 permits,
+                registry: SharedRegistry::default(),
             },
-            registry: RwLock::new(Arc::new(Registry::default())),
             failures: std::sync::Mutex::default(),
         })
     }
@@ -230,7 +261,11 @@ impl PluginHost {
     /// # Errors
     /// A name collision.
     pub fn register(&self, plugin: Arc<Plugin>) -> Result<(), LoadError> {
-        let mut guard = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self
+            .runtime
+            .registry
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let mut registry = Registry::clone(&guard);
         let exports = plugin.exports;
         registry.add(plugin)?;
@@ -244,7 +279,8 @@ impl PluginHost {
 
     /// The current registry (a snapshot; cheap to clone).
     pub fn registry(&self) -> Arc<Registry> {
-        self.registry
+        self.runtime
+            .registry
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -254,6 +290,10 @@ impl PluginHost {
     /// per-call lookups, which would otherwise bump the shared snapshot's
     /// count twice. The read lock is held while `f` runs, so keep it short.
     pub fn with_registry<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
-        f(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+        f(&self
+            .runtime
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner()))
     }
 }

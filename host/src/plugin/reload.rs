@@ -103,7 +103,11 @@ impl PluginHost {
         }
         out.changed |= lists != Lists::default();
         if out.changed {
-            *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+            *self
+                .runtime
+                .registry
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
             self.announce(Change::ListsChanged(lists));
         }
         Ok(out)

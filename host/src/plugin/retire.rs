@@ -149,7 +149,10 @@ mod tests {
             kv: Arc::new(MemoryStore::new(KvLimits::default())),
             call: Some(call),
             last_progress: None,
+            log_left: super::super::LogBudget::default().into(),
             changes: tokio::sync::broadcast::channel(1).0,
+            registry: super::super::SharedRegistry::default(),
+            announced_foreign: false,
         };
         Store::new(engine, data)
     }

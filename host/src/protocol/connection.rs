@@ -246,13 +246,14 @@ impl Connection {
     }
 
     /// Registers a request in flight; `None` if the id is already in use
-    /// or too many are in flight.
-    pub fn begin(&self, id: &RequestId) -> Option<CancellationToken> {
+    /// or too many are in flight. Its token is a child of `parent` (the
+    /// server's, cancelled at shutdown).
+    pub fn begin(&self, id: &RequestId, parent: &CancellationToken) -> Option<CancellationToken> {
         let mut map = lock(&self.in_flight);
         if map.contains_key(id) || map.len() >= MAX_IN_FLIGHT {
             return None;
         }
-        let token = CancellationToken::new();
+        let token = parent.child_token();
         map.insert(id.clone(), token.clone());
         Some(token)
     }

@@ -53,6 +53,10 @@ pub enum RpcError {
     /// Something failed inside the host; details are only in the host log.
     #[error("internal error")]
     Internal,
+    /// The server is shutting down and stopped this request (−32603; the
+    /// client may retry elsewhere or later).
+    #[error("the server is shutting down")]
+    ShuttingDown,
     /// A plugin reported a failure meant for the client (−32603 with its
     /// message).
     #[error("{0}")]
@@ -98,7 +102,7 @@ impl RpcError {
             Self::InvalidRequest(_) | Self::TooManySessions(_) => code::INVALID_REQUEST,
             Self::MethodNotFound(_) => code::METHOD_NOT_FOUND,
             Self::InvalidParams(_) | Self::MalformedMeta(_) => code::INVALID_PARAMS,
-            Self::Internal | Self::Failed(_) => code::INTERNAL_ERROR,
+            Self::Internal | Self::Failed(_) | Self::ShuttingDown => code::INTERNAL_ERROR,
             Self::ResourceNotFound { legacy: true, .. } => code::RESOURCE_NOT_FOUND,
             Self::ResourceNotFound { legacy: false, .. } => code::INVALID_PARAMS,
             Self::HeaderMismatch { .. } => code::HEADER_MISMATCH,
@@ -116,6 +120,7 @@ impl RpcError {
             Self::MethodNotFound(m) => format!("Method not found: {m}"),
             Self::InvalidParams(m) | Self::MalformedMeta(m) => m.clone(),
             Self::Internal => "Internal error".to_owned(),
+            Self::ShuttingDown => "The server is shutting down; retry later".to_owned(),
             Self::Failed(m) => m.clone(),
             Self::ResourceNotFound { uri, .. } => format!("Resource not found: {uri}"),
             Self::HeaderMismatch { detail, .. } => format!("Header mismatch: {detail}"),

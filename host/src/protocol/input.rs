@@ -132,12 +132,20 @@ impl Server {
         let retry = match parse_retry(&req.params)? {
             None => None,
             Some((answers, Some(state))) => {
-                let state = seal::open(&self.options.input_key, &state, principal, &binding.digest())
-                    .map_err(|why| {
-                        RpcError::InvalidParams(format!(
-                            "requestState failed its integrity check ({why}): send the request again without inputResponses to start over"
-                        ))
-                    })?;
+                let opened =
+                    seal::open(&self.options.input_key, &state, principal, &binding.digest())
+                        .map_err(|why| {
+                            RpcError::InvalidParams(format!(
+                                "requestState failed its integrity check ({why}): send the request again without inputResponses to start over"
+                            ))
+                        })?;
+                if !self.spent.claim(&state, self.options.input_ttl) {
+                    return Err(RpcError::InvalidParams(
+                        "requestState was already used (each is good for one retry): send the request again without inputResponses to start over"
+                            .to_owned(),
+                    ));
+                }
+                let state = opened;
                 Some(Retry {
                     answers: answers.unwrap_or_default(),
                     state,

@@ -111,6 +111,10 @@ pub(super) fn call_error(plugin: &str, method: &str, e: CallError) -> RpcError {
             tracing::warn!(plugin, method, error = %e, "plugin call stopped at a limit");
             RpcError::Failed(format!("the plugin was stopped: {e}"))
         }
+        e @ CallError::ResultTooLarge { .. } => {
+            tracing::warn!(plugin, method, error = %e, "plugin result refused");
+            RpcError::Failed(format!("the plugin's answer was refused: {e}"))
+        }
     }
 }
 

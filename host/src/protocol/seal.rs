@@ -133,6 +133,48 @@ pub fn open(
     })
 }
 
+/// Most spent states remembered; when full (after forgetting the expired
+/// ones), further states are refused until some expire.
+const MAX_SPENT: usize = 1 << 20;
+
+/// States already used: a state is good for one retry, so a replay (by the
+/// client or anyone who saw it) is refused until it would have expired
+/// anyway. Kept in this process; a state is bound to its request, so a
+/// replay on another node could only repeat that request.
+#[derive(Debug, Default)]
+pub struct Spent {
+    inner: std::sync::Mutex<SpentInner>,
+}
+
+#[derive(Debug, Default)]
+struct SpentInner {
+    until: std::collections::HashMap<[u8; 32], std::time::Instant>,
+    /// Size at which expired entries are next forgotten.
+    next_purge: usize,
+}
+
+impl Spent {
+    /// Marks `text` used for `ttl` (at least its remaining life); false if
+    /// it was already used, or too many states are remembered.
+    pub fn claim(&self, text: &str, ttl: Duration) -> bool {
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let now = std::time::Instant::now();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.until.len() >= inner.next_purge {
+            inner.until.retain(|_, until| *until > now);
+            inner.next_purge = (inner.until.len() * 2).max(4096);
+        }
+        match inner.until.get(&key) {
+            Some(until) if *until > now => false,
+            _ if inner.until.len() >= MAX_SPENT => false,
+            _ => {
+                inner.until.insert(key, now + ttl);
+                true
+            }
+        }
+    }
+}
+
 /// A fresh random key.
 ///
 /// # Errors
@@ -196,5 +238,17 @@ mod tests {
         );
         let old = format!("{body}.{}", B64.encode(hmac(&key, body.as_bytes())));
         assert_eq!(open(&key, &old, &alice, "req"), Err("expired"));
+    }
+
+    #[test]
+    fn a_state_is_good_for_one_use() {
+        let spent = Spent::default();
+        let ttl = Duration::from_secs(60);
+        assert!(spent.claim("state-a", ttl));
+        assert!(!spent.claim("state-a", ttl));
+        assert!(spent.claim("state-b", ttl));
+        // Once it would have expired, it is forgotten (and would fail open).
+        assert!(spent.claim("state-c", Duration::ZERO));
+        assert!(spent.claim("state-c", ttl));
     }
 }

@@ -70,6 +70,11 @@ pub struct Server {
     pub(super) handles: HandleStore,
     pub(super) kv: SharedKv,
     pub(super) options: ServerOptions,
+    /// Cancelled by [`Server::stop_calls`]: the parent of every request's
+    /// cancellation token.
+    stop: CancellationToken,
+    /// `requestState`s already used.
+    pub(super) spent: seal::Spent,
 }
 
 /// A response to send, with its error when it is one (the HTTP transport
@@ -155,7 +160,22 @@ impl Server {
             handles,
             kv,
             options,
+            stop: CancellationToken::new(),
+            spent: seal::Spent::default(),
         }
+    }
+
+    /// Stops every request in flight, on every connection, and refuses new
+    /// ones: each gets an error response saying the server is shutting
+    /// down (unlike a client's cancellation, which gets none). Transports
+    /// call this when their drain time is up.
+    pub fn stop_calls(&self) {
+        self.stop.cancel();
+    }
+
+    /// Whether [`Server::stop_calls`] has been called.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.is_cancelled()
     }
 
     /// The plugin host.
@@ -230,7 +250,10 @@ impl Server {
                 None
             }
             Incoming::Request { id, method, params } => {
-                let Some(cancel) = conn.begin(&id) else {
+                if self.stop.is_cancelled() {
+                    return Some(Reply::error(&id, &RpcError::ShuttingDown));
+                }
+                let Some(cancel) = conn.begin(&id, &self.stop) else {
                     let e = RpcError::InvalidRequest(
                         "this id is already in use by a request in flight (or too many are in flight)"
                             .to_owned(),
@@ -239,7 +262,11 @@ impl Server {
                 };
                 let result = self.request(conn, &id, &method, params, out, &cancel).await;
                 conn.end(&id);
-                // A cancelled request gets no response (the client has moved on).
+                // A request the server stopped is answered; one the client
+                // cancelled is not (the client has moved on).
+                if self.stop.is_cancelled() {
+                    return Some(Reply::error(&id, &RpcError::ShuttingDown));
+                }
                 if cancel.is_cancelled() {
                     return None;
                 }

@@ -114,6 +114,18 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
 }
 
 impl Server {
+    /// How many tools `tools/list` shows: the plugins' tools, and the
+    /// built-in session tools when any of them is stateful.
+    pub fn listed_tool_count(&self) -> usize {
+        let registry = self.plugins.registry();
+        let builtin = if registry.tools().any(|e| e.info.stateful) {
+            builtins(0).len()
+        } else {
+            0
+        };
+        registry.tool_count() + builtin
+    }
+
     pub(super) fn list_tools(&self, req: &Request<'_>) -> Result<Value, RpcError> {
         let registry = self.plugins.registry();
         let stateful = registry.tools().any(|e| e.info.stateful);
@@ -332,7 +344,9 @@ impl Server {
             CallError::Trap { detail } => {
                 tracing::error!(plugin, tool, %detail, "plugin trapped");
             }
-            CallError::Deadline { .. } | CallError::Memory { .. } => {
+            CallError::Deadline { .. }
+            | CallError::Memory { .. }
+            | CallError::ResultTooLarge { .. } => {
                 tracing::warn!(plugin, tool, error = %e, "plugin call stopped at a limit");
             }
             _ => tracing::debug!(plugin, tool, error = %e, "plugin call failed"),
@@ -343,6 +357,7 @@ impl Server {
             CallError::Deadline { .. } | CallError::Memory { .. } => {
                 format!("Tool {tool} was stopped: {e}.")
             }
+            CallError::ResultTooLarge { .. } => format!("Tool {tool} failed: {e}."),
             other => other.to_string(),
         };
         tool_error(message)

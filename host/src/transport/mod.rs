@@ -6,4 +6,5 @@
 //! MCP-specific is in `protocol`.
 
 pub mod http;
+mod lines;
 pub mod stdio;

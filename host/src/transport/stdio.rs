@@ -2,19 +2,21 @@
 //!
 //! stdout carries protocol messages only; logs go to stderr. Requests run
 //! concurrently (so a cancellation can reach a running call); `initialize`
-//! and notifications are handled in order as they arrive.
+//! and notifications are handled in order as they arrive. A line that is
+//! not UTF-8 gets a parse error (−32700), one over [`MAX_MESSAGE_BYTES`] an
+//! invalid-request error (−32600), and the session goes on.
 
+use super::lines::{Line, LineReader};
 use crate::auth::Principal;
 use crate::protocol::{
     Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc, next_legacy_notices,
 };
 use crate::session::{CloseReason, TransportKind};
-use futures_util::StreamExt;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 
 /// Largest message accepted, in bytes.
@@ -23,16 +25,18 @@ pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 const OUT_QUEUE: usize = 1024;
 
 /// Serves one client on `input`/`output` until input ends or `shutdown`
-/// is cancelled. On end of input, requests in flight finish and their
-/// responses are written before this returns.
+/// is cancelled. Either way, requests in flight finish and their responses
+/// are written before this returns; at shutdown, those still running after
+/// `drain` are stopped and answered with a "shutting down" error.
 ///
 /// # Errors
-/// An I/O error writing `output`.
+/// An I/O error reading `input` or writing `output`.
 pub async fn serve<R, W>(
     server: Arc<Server>,
     input: R,
     mut output: W,
     shutdown: CancellationToken,
+    drain: Duration,
 ) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -71,7 +75,8 @@ where
         })
     };
     let mut tasks = JoinSet::new();
-    let mut lines = FramedRead::new(input, LinesCodec::new_with_max_length(MAX_MESSAGE_BYTES));
+    let mut lines = LineReader::new(BufReader::new(input), MAX_MESSAGE_BYTES);
+    let mut failure = None;
     loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -80,17 +85,21 @@ where
         // Reap finished tasks so the set does not grow with the session.
         while tasks.try_join_next().is_some() {}
         let line = match next {
-            None => break,
-            Some(Ok(line)) => line,
-            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
-                let e = RpcError::InvalidRequest(format!(
-                    "message larger than {MAX_MESSAGE_BYTES} bytes"
-                ));
+            Ok(None) => break,
+            Ok(Some(Line::Text(line))) => line,
+            Ok(Some(bad)) => {
+                let e = match bad {
+                    Line::TooLong => RpcError::InvalidRequest(format!(
+                        "message larger than {MAX_MESSAGE_BYTES} bytes"
+                    )),
+                    _ => RpcError::Parse("the line is not UTF-8".to_owned()),
+                };
                 out.send(jsonrpc::error(None, &e)).await;
                 continue;
             }
-            Some(Err(LinesCodecError::Io(e))) => {
-                tracing::warn!(error = %e, "stdin failed; closing");
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read stdin; closing");
+                failure = Some(e);
                 break;
             }
         };
@@ -117,21 +126,32 @@ where
         });
     }
     let reason = if shutdown.is_cancelled() {
+        // Calls in flight get `drain` to finish; then they are stopped,
+        // and each is answered.
+        let finished =
+            tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
+        if finished.is_err() {
+            tracing::warn!(
+                calls = tasks.len(),
+                "calls still running after the drain timeout; stopping them"
+            );
+            server.stop_calls();
+        }
         CloseReason::Shutdown
     } else {
         CloseReason::TransportClosed
     };
-    if reason == CloseReason::Shutdown {
-        // Stop what is running; its responses are no longer wanted.
-        conn.release().await;
-    }
     while tasks.join_next().await.is_some() {}
     forwarder.abort();
     server.disconnect(&conn, reason).await;
     drop(out);
-    writer
+    let written = writer
         .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    match failure {
+        Some(e) => Err(e),
+        None => written,
+    }
 }
 
 /// Notifications, responses and `initialize` are handled in arrival order:

@@ -13,18 +13,15 @@ pub(super) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// GET /readyz: plugins are loaded and at least one tool is served.
+/// GET /readyz: plugins are loaded and at least one tool is served. The
+/// count is what `tools/list` shows (built-in session tools included).
 pub(super) async fn readyz(State(state): State<Arc<HttpState>>) -> Response {
-    let registry = state.server.plugins().registry();
-    if registry.tool_count() == 0 {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no plugins loaded\n").into_response();
+    let tools = state.server.listed_tool_count();
+    if tools == 0 {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no tools served\n").into_response();
     }
-    format!(
-        "ready: {} plugins, {} tools\n",
-        registry.plugins().len(),
-        registry.tool_count()
-    )
-    .into_response()
+    let plugins = state.server.plugins().registry().plugins().len();
+    format!("ready: {plugins} plugins, {tools} tools\n").into_response()
 }
 
 fn escape(label: &str) -> String {
