@@ -119,3 +119,50 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn closing_input_ends_what_waits_for_the_client_and_berth_exits() {
+    let mut c = Client::serve(&[&dist().join("conformance")]);
+    c.ok(
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+               "clientInfo": {"name": "berth-tests", "version": "1"}}),
+    )
+    .await;
+    c.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+    // A call that asks the client a question, which never gets answered.
+    let asking = c
+        .start(
+            "tools/call",
+            json!({"name": "test_elicitation", "arguments": {"message": "name?"}}),
+        )
+        .await;
+    let question = c.recv().await;
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    // A modern subscription, which only the client could end.
+    let listen = c
+        .start(
+            "subscriptions/listen",
+            json!({"_meta": support::modern_meta(), "notifications": {"toolsListChanged": true}}),
+        )
+        .await;
+    let ack = c
+        .notification("notifications/subscriptions/acknowledged")
+        .await;
+    assert!(ack.is_object());
+    c.close_input();
+    let (mut asked, mut ended) = (None, None);
+    while asked.is_none() || ended.is_none() {
+        let msg = c.recv().await;
+        if msg["id"] == asking {
+            asked = Some(msg);
+        } else if msg["id"] == listen {
+            ended = Some(msg);
+        }
+    }
+    let asked = asked.unwrap();
+    assert_eq!(asked["result"]["isError"], true, "{asked}");
+    assert_eq!(ended.unwrap()["result"]["resultType"], "complete");
+    assert!(c.exit().await.success());
+}

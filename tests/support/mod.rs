@@ -48,7 +48,7 @@ pub fn berth() -> Command {
 /// A client speaking newline-delimited JSON-RPC to `berth serve --stdio`.
 pub struct Client {
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     stdout: Lines<BufReader<ChildStdout>>,
     next_id: i64,
     /// Notifications received so far, in order.
@@ -79,7 +79,7 @@ impl Client {
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         Self {
             child,
-            stdin,
+            stdin: Some(stdin),
             stdout,
             next_id: 1,
             notifications: Vec::new(),
@@ -93,20 +93,27 @@ impl Client {
 
     /// Sends one raw line.
     pub async fn send_raw(&mut self, line: &str) {
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-        self.stdin.write_all(b"\n").await.unwrap();
-        self.stdin.flush().await.unwrap();
+        let stdin = self.stdin.as_mut().expect("input is open");
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+        stdin.flush().await.unwrap();
     }
 
     /// Sends raw bytes as they are (no newline added).
     pub async fn send_bytes(&mut self, bytes: &[u8]) {
-        self.stdin.write_all(bytes).await.unwrap();
-        self.stdin.flush().await.unwrap();
+        let stdin = self.stdin.as_mut().expect("input is open");
+        stdin.write_all(bytes).await.unwrap();
+        stdin.flush().await.unwrap();
     }
 
     /// The server's process id (to send it signals).
     pub fn pid(&self) -> u32 {
         self.child.id().unwrap()
+    }
+
+    /// Closes the server's input; its output can still be read.
+    pub fn close_input(&mut self) {
+        self.stdin = None;
     }
 
     /// Waits for the server to exit, input left open.

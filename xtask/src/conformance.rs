@@ -5,7 +5,9 @@
 //! pinned in `conformance/package.json` and its lock file, installed with
 //! `npm ci` into `~/.cache/berth/conformance` (again only when the lock
 //! changes). berth serves `plugins/dist/conformance` on a free loopback
-//! port; each run must pass.
+//! port; each run must pass. Scenarios the suite runs but does not score
+//! (the optional `tasks` extension, pending ones) are reported apart from
+//! failures of scored ones.
 
 use super::served::Served;
 use anyhow::{Context, Result};
@@ -59,23 +61,120 @@ fn install(root: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// What one run printed, in figures: checks of scored scenarios, and the
+/// scenarios the suite runs but does not score (extensions, pending).
+#[derive(Debug, Default, PartialEq)]
+struct Tally {
+    scored_failed: u64,
+    unscored_failing: Vec<String>,
+}
+
+/// Reads the suite's summary: `✗ name: P passed, F failed` per scenario,
+/// `Total: P passed, F failed`, and after `Not scored for …` the list of
+/// unscored scenarios (`✗ name (extension)`).
+fn tally(output: &str) -> Tally {
+    let mut failed_checks = std::collections::HashMap::new();
+    let mut total_failed = 0;
+    let mut unscored = Vec::new();
+    let mut in_unscored = false;
+    for line in output.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("Total:") {
+            total_failed = figure(rest, "failed");
+        } else if line.starts_with("Not scored for") {
+            in_unscored = true;
+        } else if let Some(rest) = line.strip_prefix("✗ ") {
+            if in_unscored {
+                let name = rest.split(' ').next().unwrap_or_default();
+                unscored.push(name.to_owned());
+            } else if let Some((name, figures)) = rest.split_once(':') {
+                failed_checks.insert(name.to_owned(), figure(figures, "failed"));
+            }
+        }
+    }
+    let unscored_checks: u64 = unscored
+        .iter()
+        .map(|n| failed_checks.get(n).copied().unwrap_or(0))
+        .sum();
+    Tally {
+        scored_failed: total_failed.saturating_sub(unscored_checks),
+        unscored_failing: unscored,
+    }
+}
+
+/// The number before `word` in `text` like ` 160 passed, 30 failed`.
+fn figure(text: &str, word: &str) -> u64 {
+    text.split(',')
+        .find_map(|part| part.trim().strip_suffix(word)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Runs every suite run against `berth` serving `dist/conformance`.
-pub fn run(root: &Path, berth: &Path, dist: &Path) -> Result<()> {
+/// Returns a summary for the verdict line.
+pub fn run(root: &Path, berth: &Path, dist: &Path) -> Result<String> {
     let dir = install(root)?;
     let server = Served::start(berth, &dist.join("conformance"), &[])?;
     let url = server.url();
     let node = dir.join("node_modules/.bin/node");
+    let mut unscored = Vec::new();
     for (package, args) in RUNS {
         let cli = dir.join("node_modules").join(package).join("dist/index.js");
-        super::run(
-            Command::new(&node)
-                .arg(cli)
-                .args(["server", "--url", &url])
-                .args(*args)
-                .current_dir(&dir),
-        )
-        .with_context(|| format!("conformance {package} {}", args.join(" ")))?;
+        let mut cmd = Command::new(&node);
+        cmd.arg(cli)
+            .args(["server", "--url", &url])
+            .args(*args)
+            .current_dir(&dir);
+        eprintln!("+ {cmd:?}");
+        let out = cmd.output().context("running the conformance suite")?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprint!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let t = tally(&stdout);
+        let what = format!("conformance {package} {}", args.join(" "));
+        eprintln!(
+            "{what}: {} failed check(s) in scored scenarios; {} unscored scenario(s) failing{}",
+            t.scored_failed,
+            t.unscored_failing.len(),
+            if t.unscored_failing.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({}), which do not affect conformance",
+                    t.unscored_failing.join(", ")
+                )
+            }
+        );
+        if !out.status.success() {
+            anyhow::bail!("{what} failed ({})", out.status);
+        }
+        unscored.extend(t.unscored_failing);
     }
     drop(server);
-    Ok(())
+    unscored.sort();
+    unscored.dedup();
+    Ok(format!(
+        "{} runs, scored scenarios all pass; {} unscored extension scenarios fail",
+        RUNS.len(),
+        unscored.len()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scored_failures_are_told_apart_from_unscored_ones() {
+        let out = "✓ a: 2 passed, 0 failed\n✗ tasks-x: 1 passed, 8 failed\n\
+                   ✗ b: 1 passed, 1 failed\n\nTotal: 4 passed, 9 failed\n\n\
+                   Not scored for 2026-07-28: 2 scenario(s) run, 1 failing.\n  \
+                   ✗ tasks-x (extension)\n  ✓ c (pending)\n";
+        assert_eq!(
+            tally(out),
+            Tally {
+                scored_failed: 1,
+                unscored_failing: vec!["tasks-x".to_owned()]
+            }
+        );
+        assert_eq!(tally("Total: 43 passed, 0 failed").scored_failed, 0);
+    }
 }

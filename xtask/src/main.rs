@@ -10,6 +10,8 @@
 //! - `cargo xtask bench`: runs the benchmarks.
 //! - `cargo xtask release`: builds berth with profile-guided optimisation
 //!   (see `pgo.rs`) and prints where the binary is.
+//! - `cargo xtask fuzz [--secs N]`: fuzzes berth over stdio and HTTP for N
+//!   seconds each (`tests/fuzz.rs`).
 //!
 //! Build output goes to `$CARGO_TARGET_DIR` if set, else
 //! `~/.cache/berth/target`, so a fresh clone reuses earlier builds.
@@ -36,9 +38,10 @@ fn main() -> Result<()> {
         Some("plugins") => build_plugins(&root).map(|_| ()),
         Some("bench") => bench(&root, &rest),
         Some("release") => release(&root),
+        Some("fuzz") => fuzz(&root, &rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <up [berth serve args] | test | plugins | bench | release>"
+                "usage: cargo xtask <up [berth serve args] | test | plugins | bench | release | fuzz [--secs N]>"
             );
             bail!("unknown or missing command")
         }
@@ -194,8 +197,7 @@ fn test(root: &Path) -> Result<()> {
         let berth = target_dir().join("debug").join("berth");
         record(
             "conformance",
-            conformance::run(root, &berth, &root.join("plugins").join("dist"))
-                .map(|()| String::new()),
+            conformance::run(root, &berth, &root.join("plugins").join("dist")),
         );
     } else {
         for name in ["host", "tests", "conformance"] {
@@ -241,6 +243,30 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
     run(host_cargo(root)
         .args(["bench", "-p", "berth", "--bench", "runtime"])
         .args(args))
+}
+
+/// Fuzzes berth over stdio and HTTP for `--secs N` seconds each (default
+/// 60): the suite's `fuzz` test, unbounded in count, bounded in time.
+fn fuzz(root: &Path, args: &[String]) -> Result<()> {
+    let secs = match args {
+        [] => 60,
+        [flag, n] if flag == "--secs" => n.parse().context("--secs takes a number")?,
+        _ => bail!("usage: cargo xtask fuzz [--secs N]"),
+    };
+    wasm_target()?;
+    run(with_clippy(&mut host_cargo(root))
+        .env("BERTH_FUZZ_SECS", secs.to_string())
+        .args([
+            "test",
+            "-p",
+            "berth",
+            "--test",
+            "fuzz",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]))
 }
 
 fn release(root: &Path) -> Result<()> {

@@ -95,6 +95,9 @@ pub struct Connection {
     /// Requests sent to the client, awaiting its answer.
     asked: Mutex<HashMap<RequestId, oneshot::Sender<Answer>>>,
     next_ask: AtomicU64,
+    /// Cancelled when the client's input has ended: it can answer nothing
+    /// more.
+    input_end: CancellationToken,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +118,7 @@ impl Connection {
             preset_id: None,
             primary_stream: OnceLock::new(),
             asked: Mutex::new(HashMap::new()),
+            input_end: CancellationToken::new(),
             next_ask: AtomicU64::new(1),
         }
     }
@@ -202,7 +206,7 @@ impl Connection {
     /// receiver of the answer. `None` when too many are outstanding.
     pub fn ask(&self) -> Option<(RequestId, oneshot::Receiver<Answer>)> {
         let mut asked = lock(&self.asked);
-        if asked.len() >= MAX_ASKED {
+        if asked.len() >= MAX_ASKED || self.input_closed() {
             return None;
         }
         let n = self.next_ask.fetch_add(1, Ordering::Relaxed);
@@ -210,6 +214,24 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         asked.insert(id.clone(), tx);
         Some((id, rx))
+    }
+
+    /// The client's input has ended (stdin closed): questions waiting for
+    /// an answer fail now, no more are asked, and subscriptions end, so
+    /// nothing waits for what can no longer come.
+    pub fn close_input(&self) {
+        self.input_end.cancel();
+        lock(&self.asked).clear();
+    }
+
+    /// Whether [`Connection::close_input`] was called.
+    pub fn input_closed(&self) -> bool {
+        self.input_end.is_cancelled()
+    }
+
+    /// Resolves when [`Connection::close_input`] is called.
+    pub fn input_ended(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.input_end.cancelled()
     }
 
     /// Forgets a request sent to the client (answered elsewhere, or given

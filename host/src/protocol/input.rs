@@ -264,9 +264,11 @@ impl Server {
         let mut waiting = Vec::with_capacity(asked.requests.len());
         for (key, request) in &asked.requests {
             let Some((id, rx)) = req.conn.ask() else {
-                return Err(CallError::Failed(
-                    "too many questions are waiting for this client".to_owned(),
-                ));
+                return Err(CallError::Failed(if req.conn.input_closed() {
+                    "The client can no longer answer questions (its input has ended).".to_owned()
+                } else {
+                    "too many questions are waiting for this client".to_owned()
+                }));
             };
             req.out
                 .send(jsonrpc::request(&id, request.method(), &request.params()))
@@ -290,6 +292,11 @@ impl Server {
                 Some(Ok(v)) => answers.push((key, v)),
                 Some(Err(e)) => result = Err(call_failed(method, &e)),
                 None if req.cancel.is_cancelled() => result = Err(CallError::Cancelled),
+                None if req.conn.input_closed() => {
+                    result = Err(CallError::Failed(format!(
+                        "The client's input ended before it answered {method}."
+                    )));
+                }
                 None => {
                     result = Err(CallError::Failed(format!(
                         "The client did not answer {method} within {} seconds.",

@@ -102,6 +102,8 @@ impl Server {
         loop {
             let change = tokio::select! {
                 () = req.cancel.cancelled() => return Ok(json!({})),
+                // Nobody can cancel it any more: end it.
+                () = req.conn.input_ended() => return Ok(json!({})),
                 change = changes.recv() => change,
             };
             let notices: Vec<(&str, Value)> = match change {

@@ -125,6 +125,9 @@ where
             drop(permit);
         });
     }
+    // Nothing more can come from the client: calls waiting for its
+    // answers fail now rather than at the answer timeout.
+    conn.close_input();
     let reason = if shutdown.is_cancelled() {
         // Calls in flight get `drain` to finish; then they are stopped,
         // and each is answered.
