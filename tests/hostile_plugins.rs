@@ -97,3 +97,23 @@ async fn a_plugin_cannot_announce_another_plugins_resource() {
         .count();
     assert_eq!(more, 0, "only the owner's update was announced");
 }
+
+#[tokio::test]
+async fn a_plugin_waiting_in_a_host_call_is_stopped_at_its_deadline() {
+    let mut c = client_with("[limits]\ndeadline_ms = 500\n").await;
+    let started = std::time::Instant::now();
+    // One step that sleeps 10 s: the sleep is a host call, where the
+    // epoch deadline cannot reach.
+    let r = c
+        .tool("slow_work", json!({"steps": 1, "step_ms": 10000}))
+        .await;
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(text(&r).contains("time limit"), "{r}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "stopped at the deadline, not after the sleep"
+    );
+    // The host goes on serving.
+    let hello = c.tool("hello_greet", json!({"name": "next"})).await;
+    assert_eq!(text(&hello), "Hello, next!");
+}

@@ -92,6 +92,9 @@ impl PluginHost {
         let (mut store, output) = engine::store(&self.runtime, plugin, Some(call))
             .map_err(|detail| CallError::Trap { detail })?;
         let grace = self.runtime.options.cancel_grace;
+        // The epoch deadline stops wasm code; a plugin waiting inside a
+        // host call (a sleep, a poll) is stopped here, at the same deadline.
+        let deadline = tokio::time::Instant::from_std(store.data().deadline);
         let outcome = {
             let run = async {
                 let instance = plugin.pre.instantiate_async(&mut store).await?;
@@ -155,6 +158,10 @@ impl PluginHost {
             tokio::select! {
                 r = run => Some(r),
                 () = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => None,
+                () = tokio::time::sleep_until(deadline) => {
+                    store.data_mut().deadline_hit = true;
+                    Some(Err(wasmtime::format_err!("deadline exceeded in a host call")))
+                }
             }
         };
         output.log(&plugin.name);
