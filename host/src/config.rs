@@ -123,6 +123,13 @@ pub struct RawHttp {
     pub keep_alive_secs: Option<u64>,
     /// How long shutdown waits for calls in flight, seconds.
     pub drain_timeout_secs: Option<u64>,
+    /// How long a client has to send a request's head, seconds.
+    pub header_read_timeout_secs: Option<u64>,
+    /// How long a kept-alive connection may wait for its next request,
+    /// seconds.
+    pub idle_timeout_secs: Option<u64>,
+    /// Most connections open at once.
+    pub max_connections: Option<usize>,
 }
 
 /// `[protocol]`
@@ -518,6 +525,21 @@ fn resolve_http(
             d.drain_timeout,
             "http.drain_timeout_secs",
         )?,
+        header_read_timeout: secs(
+            raw.header_read_timeout_secs,
+            d.header_read_timeout,
+            "http.header_read_timeout_secs",
+        )?,
+        idle_timeout: secs(
+            raw.idle_timeout_secs,
+            d.idle_timeout,
+            "http.idle_timeout_secs",
+        )?,
+        max_connections: match raw.max_connections {
+            None => d.max_connections,
+            Some(n) => crate::transport::http::check_max_connections(n)
+                .map_err(|reason| invalid("http.max_connections", reason))?,
+        },
         auth: d.auth,
     };
     Ok((listen, options))
@@ -573,6 +595,37 @@ mod tests {
         for bad in ["state_key = \"abc\"", "input_timeout_secs = 0"] {
             let raw = RawConfig::from_toml(&format!("[protocol]\n{bad}")).unwrap();
             assert!(raw.resolve(Overrides::default()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn connection_settings_are_read_and_checked() {
+        let raw = RawConfig::from_toml(
+            "[http]\nheader_read_timeout_secs = 2\nidle_timeout_secs = 3\nmax_connections = 5",
+        )
+        .unwrap();
+        let http = raw.resolve(Overrides::default()).unwrap().http;
+        assert_eq!(http.header_read_timeout.as_secs(), 2);
+        assert_eq!(http.idle_timeout.as_secs(), 3);
+        assert_eq!(http.max_connections, 5);
+        let too_many = crate::transport::http::connection_room().unwrap_or(1_000_000) + 1;
+        for (bad, key) in [
+            (
+                "header_read_timeout_secs = 0",
+                "http.header_read_timeout_secs",
+            ),
+            ("idle_timeout_secs = 0", "http.idle_timeout_secs"),
+            ("max_connections = 0", "http.max_connections"),
+            (
+                &format!("max_connections = {too_many}"),
+                "http.max_connections",
+            ),
+        ] {
+            let raw = RawConfig::from_toml(&format!("[http]\n{bad}")).unwrap();
+            match raw.resolve(Overrides::default()) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 

@@ -31,6 +31,53 @@ impl Served {
         for d in dirs {
             cmd.arg("--plugins").arg(d);
         }
+        Self::spawn(cmd).await
+    }
+
+    /// [`Served::start`] with the open-file limit (`ulimit -n`) set to
+    /// `fds` for the server.
+    pub async fn start_with_fd_limit(fds: u32, global: &[&str], dirs: &[&Path]) -> Self {
+        let plain = super::berth();
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
+            .arg(plain.as_std().get_program());
+        for (k, v) in plain.as_std().get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.args(global).args(["serve", "--http", "127.0.0.1:0"]);
+        for d in dirs {
+            cmd.arg("--plugins").arg(d);
+        }
+        Self::spawn(cmd).await
+    }
+
+    /// Whether the log so far contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().contains(text)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the server to exit.
+    pub async fn exit(&mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(super::WAIT, self.child.wait())
+            .await
+            .expect("server exited in time")
+            .unwrap()
+    }
+
+    async fn spawn(mut cmd: tokio::process::Command) -> Self {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -49,6 +96,7 @@ impl Served {
                     .expect("server exited before listening");
                 eprintln!("{line}");
                 log.lock().unwrap().push_str(&line);
+                log.lock().unwrap().push('\n');
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     return rest
                         .split_whitespace()
@@ -344,4 +392,78 @@ pub async fn modern_with(
     headers.extend(mirrored.iter().map(|(h, v)| (*h, v.as_str())));
     headers.extend_from_slice(extra);
     http.post("/mcp", &headers, &rpc(id, method, params)).await
+}
+
+/// A raw HTTP/1.1 connection, for what the client above cannot do: send
+/// a request slowly or in pieces, keep a connection idle, watch for
+/// `100 Continue`, or notice the server closing the connection.
+pub struct Raw {
+    pub tcp: TcpStream,
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        Self {
+            tcp: TcpStream::connect(addr).await.unwrap(),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.tcp.write_all(bytes).await.unwrap();
+    }
+
+    /// Reads one response head (status line and headers) and, when it
+    /// has a `Content-Length`, its body; returns them as text.
+    pub async fn response(&mut self) -> String {
+        tokio::time::timeout(super::WAIT, self.read_response())
+            .await
+            .expect("a response in time")
+    }
+
+    /// [`Raw::response`] if one starts within `wait`.
+    pub async fn response_within(&mut self, wait: std::time::Duration) -> Option<String> {
+        tokio::time::timeout(wait, self.read_response()).await.ok()
+    }
+
+    async fn read_response(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n\r\n") {
+            let n = self.tcp.read(&mut byte).await.unwrap();
+            assert_eq!(n, 1, "the connection closed mid-response: {got:?}");
+            got.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&got).into_owned();
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        self.tcp.read_exact(&mut body).await.unwrap();
+        head + &String::from_utf8_lossy(&body)
+    }
+
+    /// Waits (up to [`super::WAIT`]) for the server to close the
+    /// connection; anything it still sends is discarded. False if it did
+    /// not.
+    pub async fn closed_by_server(&mut self) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 4096];
+        tokio::time::timeout(super::WAIT, async {
+            loop {
+                match self.tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
 }

@@ -79,7 +79,7 @@ pub(super) async fn open(
             (item, rx)
         })
     });
-    sse::response(&state, permit, vec![endpoint], live, guard)
+    sse::listen(&state, permit, vec![endpoint], live, guard)
 }
 
 /// POST /messages?session_id=…

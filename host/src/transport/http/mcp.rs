@@ -190,6 +190,9 @@ async fn modern_post(
     let items = stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|m| (Item::message(m), rx))
     });
+    if listen {
+        return sse::listen(state, permit, Vec::new(), items, guard);
+    }
     sse::response(state, permit, Vec::new(), items, guard)
 }
 
@@ -411,12 +414,14 @@ pub(super) async fn get(
         let replay = resumed.replay.into_iter().map(event_item).collect();
         let guard_conn = conn.clone();
         let guard = OnDrop::new(move || guard_conn.streams().detach(stream));
-        return sse::response(&state, permit, replay, live_items(rx), guard);
+        // A resumed stream may be a call's, but it is not told apart from
+        // the session's own here: like every GET stream, it ends at shutdown.
+        return sse::listen(&state, permit, replay, live_items(rx), guard);
     }
     let stream = conn.streams().open(tx);
     spawn_feeder(&state, conn.clone(), stream);
     let guard = OnDrop::new(move || conn.streams().detach(stream));
-    sse::response(&state, permit, Vec::new(), live_items(rx), guard)
+    sse::listen(&state, permit, Vec::new(), live_items(rx), guard)
 }
 
 /// DELETE: ends a legacy session. Modern clients get 405.

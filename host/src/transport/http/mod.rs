@@ -1,9 +1,12 @@
 //! The HTTP transport: one axum router serving Streamable HTTP at `/mcp`
 //! (both protocol eras), the deprecated HTTP+SSE transport (`/sse`,
-//! `/messages`), and `/healthz`, `/readyz`, `/metrics`.
+//! `/messages`), and `/healthz`, `/readyz`, `/metrics`; and [`serve`],
+//! which runs it on a listener with bounded connections and a drain at
+//! shutdown (see `conn`).
 //!
 //! [`router`] returns a plain `axum::Router`, so berth can be nested into
-//! an existing axum application:
+//! an existing axum application (which then owns connection limits and
+//! shutdown):
 //!
 //! ```no_run
 //! # async fn example(server: std::sync::Arc<berth::protocol::Server>) {
@@ -16,6 +19,7 @@
 //! # }
 //! ```
 
+mod conn;
 mod guard;
 mod legacy_sse;
 mod mcp;
@@ -29,7 +33,6 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -60,8 +63,16 @@ pub struct HttpOptions {
     pub ping_interval: Duration,
     /// How often SSE streams get a keep-alive comment.
     pub keep_alive: Duration,
-    /// How long shutdown waits for calls in flight.
+    /// How long shutdown waits for calls in flight before stopping them.
     pub drain_timeout: Duration,
+    /// How long a client has to send a request's head (request line and
+    /// headers), from its connection or its first byte; slower: closed.
+    pub header_read_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request;
+    /// longer: closed.
+    pub idle_timeout: Duration,
+    /// Most connections open at once; more wait to be accepted.
+    pub max_connections: usize,
     /// How callers are authenticated (every request).
     pub auth: Arc<Authenticator>,
 }
@@ -79,6 +90,9 @@ impl Default for HttpOptions {
             ping_interval: Duration::from_secs(30),
             keep_alive: Duration::from_secs(15),
             drain_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: default_max_connections(),
             auth: Arc::new(Authenticator::None),
         }
     }
@@ -88,7 +102,8 @@ impl Default for HttpOptions {
 pub(crate) struct HttpState {
     pub(crate) server: Arc<Server>,
     pub(crate) options: HttpOptions,
-    /// Cancelled at shutdown: ends long-lived streams.
+    /// Cancelled when shutdown starts: ends listen streams (not the
+    /// streams answering calls, which the drain waits for).
     pub(crate) shutdown: CancellationToken,
     /// One permit per open SSE stream.
     pub(crate) streams: Arc<tokio::sync::Semaphore>,
@@ -136,45 +151,67 @@ fn router_with_shutdown(
             state.clone(),
             guard::admit,
         ));
-    Router::new()
+    let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .merge(mcp)
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::admit_ops,
+        ));
+    ops.merge(mcp).with_state(state)
 }
 
-/// Serves `server` on `listener` until `shutdown` is cancelled, then stops
-/// accepting, ends streams, waits for calls in flight (up to the drain
-/// timeout) and closes every session.
+/// The default for [`HttpOptions::max_connections`]: 4096, or fewer when
+/// the open-file limit leaves less room (see [`connection_room`]).
+pub fn default_max_connections() -> usize {
+    connection_room().map_or(conn::DEFAULT_MAX_CONNECTIONS, |room| {
+        room.min(conn::DEFAULT_MAX_CONNECTIONS)
+    })
+}
+
+/// Checks a configured [`HttpOptions::max_connections`]: at least one,
+/// and no more than the open-file limit leaves room for (beyond it,
+/// accepting fails for want of file descriptors, and so does opening
+/// plugins' files).
 ///
 /// # Errors
-/// An I/O error of the listener.
+/// Why `n` is refused.
+pub fn check_max_connections(n: usize) -> Result<usize, String> {
+    match connection_room() {
+        _ if !(1..=1_000_000).contains(&n) => Err(format!("{n} is not 1..=1000000")),
+        Some(room) if n > room => Err(format!(
+            "{n} is more than the open-file limit (ulimit -n) leaves room for ({room}); \
+             raise the limit or lower max_connections"
+        )),
+        _ => Ok(n),
+    }
+}
+
+/// How many connections the process's open-file limit (`RLIMIT_NOFILE`)
+/// leaves room for, after keeping descriptors for plugins, their files
+/// and the runtime; `None` when unlimited or unknown.
+pub fn connection_room() -> Option<usize> {
+    conn::fd_room()
+}
+
+/// Serves `server` on `listener` until `shutdown` is cancelled, then
+/// drains: stops accepting at once, ends listen streams, lets calls in
+/// flight finish (their streams carry progress and results) for up to
+/// the drain timeout, then stops the rest (each is still answered, with a
+/// "shutting down" error) and closes every session.
+///
+/// # Errors
+/// None today: a failed accept is logged and retried (running out of
+/// file descriptors must not end the server).
 pub async fn serve(
     listener: TcpListener,
     server: Arc<Server>,
     options: HttpOptions,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let drain = options.drain_timeout;
-    let app = router_with_shutdown(server.clone(), options, shutdown.clone());
-    // Small SSE frames must not wait for delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let stopping = shutdown.clone();
-    let serving = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stopping.cancelled().await });
-    let mut serving = std::pin::pin!(serving.into_future());
-    tokio::select! {
-        r = &mut serving => r?,
-        () = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(drain).await;
-        } => tracing::warn!("calls still in flight after the drain timeout; closing anyway"),
-    }
+    let app = router_with_shutdown(server.clone(), options.clone(), shutdown.clone());
+    conn::run(listener, app, &server, &options, &shutdown).await;
     server
         .sessions()
         .close_all(crate::session::CloseReason::Shutdown)

@@ -1,5 +1,7 @@
-//! Server-Sent Events responses: a channel becomes an SSE body that ends
-//! at shutdown and runs a guard when the client goes away.
+//! Server-Sent Events responses: a channel becomes an SSE body that runs
+//! a guard when the client goes away. A listen stream also ends when
+//! shutdown starts; a call's stream runs to its answer (the drain waits
+//! for it).
 
 use super::HttpState;
 use axum::http::{HeaderValue, StatusCode};
@@ -28,6 +30,16 @@ impl Item {
             data,
         }
     }
+}
+
+/// What ends a stream besides its source running dry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    /// A call's answer: only its source (the call's final message, or the
+    /// stop at the end of the drain) ends it.
+    WithCall,
+    /// A listen stream: also the start of shutdown.
+    AtShutdown,
 }
 
 /// Runs a closure when dropped: when the response body is dropped, the
@@ -74,15 +86,45 @@ pub(super) fn too_many_streams() -> Response {
         .into_response()
 }
 
-/// An SSE response: `replay`, then `live` until it ends or shutdown.
-/// `guard` runs when the body is dropped (finished or client gone); the
-/// stream's `permit` is released then too.
+/// An SSE response answering a call: `replay`, then `live` until it ends
+/// (the call's answer, which the drain at shutdown waits for). `guard`
+/// runs when the body is dropped (finished or client gone); the stream's
+/// `permit` is released then too.
 pub(super) fn response<S>(
     state: &Arc<HttpState>,
     permit: OwnedSemaphorePermit,
     replay: Vec<Item>,
     live: S,
     guard: OnDrop,
+) -> Response
+where
+    S: Stream<Item = Item> + Send + 'static,
+{
+    body(state, permit, replay, live, guard, Ends::WithCall)
+}
+
+/// A listen stream (GET streams, `/sse`, subscriptions): as [`response`],
+/// but it also ends when shutdown starts.
+pub(super) fn listen<S>(
+    state: &Arc<HttpState>,
+    permit: OwnedSemaphorePermit,
+    replay: Vec<Item>,
+    live: S,
+    guard: OnDrop,
+) -> Response
+where
+    S: Stream<Item = Item> + Send + 'static,
+{
+    body(state, permit, replay, live, guard, Ends::AtShutdown)
+}
+
+fn body<S>(
+    state: &Arc<HttpState>,
+    permit: OwnedSemaphorePermit,
+    replay: Vec<Item>,
+    live: S,
+    guard: OnDrop,
+    ends: Ends,
 ) -> Response
 where
     S: Stream<Item = Item> + Send + 'static,
@@ -95,7 +137,12 @@ where
             let _ = (&guard, &permit);
             Ok::<_, Infallible>(to_event(item))
         })
-        .take_until(async move { shutdown.cancelled().await });
+        .take_until(async move {
+            match ends {
+                Ends::AtShutdown => shutdown.cancelled().await,
+                Ends::WithCall => std::future::pending().await,
+            }
+        });
     sse(events, state)
 }
 
