@@ -172,6 +172,8 @@ pub struct RawLimits {
     pub deadline_ms: Option<u64>,
     /// Most plugin calls running at once.
     pub max_concurrent_calls: Option<u32>,
+    /// Most plugin calls one user may have running and waiting.
+    pub max_calls_per_user: Option<usize>,
     /// How long a cancelled call may take to return on its own, ms.
     pub cancel_grace_ms: Option<u64>,
     /// Largest result one call may return, KiB (content and structured
@@ -209,6 +211,10 @@ pub struct RawSessions {
     pub idle_timeout_secs: Option<u64>,
     /// How often idle sessions and expired state are swept, seconds.
     pub cleanup_interval_secs: Option<u64>,
+    /// How long a legacy call keeps running after its answer stream
+    /// broke, waiting for the client to resume it, seconds (0: stop it at
+    /// once).
+    pub resume_grace_secs: Option<u64>,
     /// Idle time after which a modern session handle expires, seconds.
     pub handle_ttl_secs: Option<u64>,
     /// Most open handles.
@@ -290,6 +296,13 @@ impl RawConfig {
                 format!("{max_concurrent_calls} is not 1..=4096"),
             ));
         }
+        let max_calls_per_user = self.limits.max_calls_per_user.unwrap_or(256);
+        if !(1..=1_000_000).contains(&max_calls_per_user) {
+            return Err(invalid(
+                "limits.max_calls_per_user",
+                format!("{max_calls_per_user} is not 1..=1000000"),
+            ));
+        }
         let max_result_kb = self.limits.max_result_kb.unwrap_or(8 << 10);
         if !(1..=(1 << 20)).contains(&max_result_kb) {
             return Err(invalid(
@@ -360,7 +373,17 @@ impl RawConfig {
                 .sessions
                 .cleanup_interval_secs
                 .map_or(session_default.cleanup_interval, Duration::from_secs),
+            resume_grace: self
+                .sessions
+                .resume_grace_secs
+                .map_or(session_default.resume_grace, Duration::from_secs),
         };
+        if sessions.resume_grace > Duration::from_secs(3600) {
+            return Err(invalid(
+                "sessions.resume_grace_secs",
+                "must be at most 3600".to_owned(),
+            ));
+        }
         if sessions.idle_timeout.is_zero() || sessions.cleanup_interval.is_zero() {
             return Err(invalid(
                 "sessions.idle_timeout_secs",
@@ -459,6 +482,7 @@ impl RawConfig {
                     .or_else(default_cache_dir),
                 default_limits,
                 max_concurrent_calls,
+                max_calls_per_user,
                 cancel_grace: Duration::from_millis(self.limits.cancel_grace_ms.unwrap_or(250)),
                 max_result_bytes: (max_result_kb as usize) << 10,
                 log_budget,
@@ -626,6 +650,36 @@ mod tests {
                 Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{bad}"),
                 other => panic!("{bad}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn call_admission_and_resume_grace_are_read_and_checked() {
+        let cfg = RawConfig::default().resolve(Overrides::default()).unwrap();
+        assert_eq!(cfg.runtime.max_calls_per_user, 256);
+        assert_eq!(cfg.sessions.resume_grace, Duration::from_secs(5));
+        let raw = RawConfig::from_toml(
+            "[limits]\nmax_calls_per_user = 3\n[sessions]\nresume_grace_secs = 0",
+        )
+        .unwrap();
+        let cfg = raw.resolve(Overrides::default()).unwrap();
+        assert_eq!(cfg.runtime.max_calls_per_user, 3);
+        assert!(cfg.sessions.resume_grace.is_zero());
+        for (bad, key) in [
+            (
+                "[limits]\nmax_calls_per_user = 0",
+                "limits.max_calls_per_user",
+            ),
+            (
+                "[sessions]\nresume_grace_secs = 3601",
+                "sessions.resume_grace_secs",
+            ),
+        ] {
+            let raw = RawConfig::from_toml(bad).unwrap();
+            assert!(
+                matches!(raw.resolve(Overrides::default()), Err(ConfigError::Invalid { key: k, .. }) if k == key),
+                "{bad}"
+            );
         }
     }
 

@@ -169,6 +169,15 @@ pub enum CallError {
     /// The client cancelled the call.
     #[error("cancelled")]
     Cancelled,
+    /// The caller already has as many calls running and waiting as it may
+    /// (`limits.max_calls_per_user`); nothing ran.
+    #[error(
+        "you have {limit} calls running or waiting, the most allowed (limits.max_calls_per_user); retry when some have finished"
+    )]
+    Busy {
+        /// The limit.
+        limit: usize,
+    },
     /// The result is larger than the host accepts (`limits.max_result_kb`).
     #[error(
         "its result of {} KiB is over the {} KiB limit (limits.max_result_kb)",

@@ -77,8 +77,12 @@ fn unexpected() -> CallError {
 impl PluginHost {
     async fn exec(&self, plugin: &Plugin, cx: CallContext, op: Op<'_>) -> Result<Done, CallError> {
         let cancel = cx.cancel.clone();
-        let permit = tokio::select! {
-            p = self.runtime.permits.acquire() => p.map_err(|_| CallError::Cancelled)?,
+        // Waiting calls take turns across tenants and callers; a call
+        // given up while it waits leaves the queue.
+        let ticket = tokio::select! {
+            t = self.runtime.admission.admit(&cx.principal) => {
+                t.map_err(|busy| CallError::Busy { limit: busy.limit })?
+            }
             () = cancel.cancelled() => return Err(CallError::Cancelled),
         };
         let limits = plugin.manifest.limits;
@@ -179,7 +183,7 @@ impl PluginHost {
                 detail: format!("{trap:?}"),
             }),
         };
-        self.runtime.retired.retire(store, permit);
+        self.runtime.retired.retire(store, ticket);
         result
     }
 

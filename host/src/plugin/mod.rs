@@ -8,6 +8,7 @@
 //! not import `protocol`, `session` or `transport`; it reaches the request
 //! it serves only through [`CallEvents`] and [`CallScopes`].
 
+mod admission;
 mod bindings;
 mod convert;
 mod engine;
@@ -22,6 +23,7 @@ mod reload;
 mod retire;
 mod surface;
 
+pub use admission::AdmissionSnapshot;
 pub use convert::ToolInfo;
 pub use error::{CallError, LoadError, RuntimeError};
 pub use invoke::CompletionRef;
@@ -39,7 +41,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// Runtime settings.
@@ -49,8 +50,12 @@ pub struct RuntimeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Limits for plugins whose manifest sets none.
     pub default_limits: Limits,
-    /// Most calls running at once; more wait.
+    /// Most calls running at once; more wait, admitted round-robin across
+    /// tenants and, within a tenant, across callers.
     pub max_concurrent_calls: u32,
+    /// Most calls one caller (tenant and subject) may have running and
+    /// waiting; more are refused with a tool error.
+    pub max_calls_per_user: usize,
     /// How long a cancelled call may take to return on its own.
     pub cancel_grace: Duration,
     /// Largest result one call may return, bytes; a larger one is refused
@@ -85,6 +90,7 @@ impl Default for RuntimeOptions {
             cache_dir: None,
             default_limits: Limits::default(),
             max_concurrent_calls: 64,
+            max_calls_per_user: 256,
             cancel_grace: Duration::from_millis(250),
             max_result_bytes: 8 << 20,
             log_budget: LogBudget::default(),
@@ -179,7 +185,7 @@ pub(crate) struct Runtime {
     kv: SharedKv,
     changes: tokio::sync::broadcast::Sender<Change>,
     options: RuntimeOptions,
-    permits: Arc<Semaphore>,
+    admission: Arc<admission::Admission>,
     retired: Arc<retire::Retired>,
     /// The registry, shared with every call (to check what a plugin may
     /// announce).
@@ -206,9 +212,12 @@ impl PluginHost {
     pub fn new(options: RuntimeOptions, kv: SharedKv) -> Result<Self, RuntimeError> {
         let engine = engine::engine(&options)?;
         let linker = engine::linker(&engine)?;
-        let permits = Arc::new(Semaphore::new(options.max_concurrent_calls as usize));
+        let admission = Arc::new(admission::Admission::new(
+            options.max_concurrent_calls as usize,
+            options.max_calls_per_user,
+        ));
         let retired = Arc::new(retire::Retired::new(
-            permits.clone(),
+            admission.clone(),
             options.max_concurrent_calls,
         ));
         Ok(Self {
@@ -220,7 +229,7 @@ impl PluginHost {
                 kv,
                 changes: tokio::sync::broadcast::channel(CHANGE_QUEUE).0,
                 options,
-                permits,
+                admission,
                 registry: SharedRegistry::default(),
             },
             failures: std::sync::Mutex::default(),
@@ -243,6 +252,11 @@ impl PluginHost {
     /// A directory that cannot be listed fails the whole load.
     pub async fn load_dirs(&self, dirs: &[PathBuf]) -> Result<Vec<LoadError>, LoadError> {
         Ok(self.reload(dirs).await?.errors)
+    }
+
+    /// Plugin calls running and waiting for a place.
+    pub fn admission(&self) -> AdmissionSnapshot {
+        self.runtime.admission.snapshot()
     }
 
     /// Subscribes to changes (tool list, resource updates). A subscriber

@@ -5,13 +5,13 @@
 //! and its data are cold every time; done for a batch in a row, they stay in
 //! the core's caches, which measurably lowers the CPU per call under load.
 //!
-//! Owns only the waiting stores and the permits they hold; it must not
-//! import the protocol or transport layers.
+//! Owns only the waiting stores and the call places they hold; it must
+//! not import the protocol or transport layers.
 
+use super::admission::{Admission, Ticket};
 use super::host::StoreData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::Store;
 
 /// Most finished stores dropped together.
@@ -22,43 +22,44 @@ const MAX_MEMORY: usize = 4 << 20;
 /// Stores of finished calls waiting to be dropped together.
 ///
 /// What a finished call leaves is unreachable (nothing can call into its
-/// store again). A waiting store keeps its call's concurrency permit, so
-/// the pool never holds more stores than `max_concurrent_calls`; the batch
+/// store again). A waiting store keeps its call's place (not its caller's
+/// count), so the pool never holds more stores than
+/// `max_concurrent_calls`; the batch
 /// is bounded in count and in memory, and the epoch thread drops what is
 /// left within two ticks when calls stop coming.
 pub(crate) struct Retired {
     stores: Mutex<Vec<Store<StoreData>>>,
-    permits: Arc<Semaphore>,
+    admission: Arc<Admission>,
     batch: usize,
     /// A store was retired since the last [`Retired::flush_idle`].
     recent: AtomicBool,
 }
 
 impl Retired {
-    pub(crate) fn new(permits: Arc<Semaphore>, max_concurrent_calls: u32) -> Self {
-        // A few calls' worth of permits at most, so waiting stores never
+    pub(crate) fn new(admission: Arc<Admission>, max_concurrent_calls: u32) -> Self {
+        // A few calls' worth of places at most, so waiting stores never
         // starve new calls of a small limit.
         let batch = (max_concurrent_calls as usize / 8).clamp(1, BATCH);
         Self {
             stores: Mutex::new(Vec::new()),
-            permits,
+            admission,
             batch,
             recent: AtomicBool::new(false),
         }
     }
 
-    /// Takes `store`, and the call's `permit`, to be dropped with its
-    /// batch. Its request's context (events, cancellation) is released at
-    /// once, so nothing the client waits for is held. A store whose memory
-    /// grew large is dropped now.
-    pub(crate) fn retire(&self, mut store: Store<StoreData>, permit: SemaphorePermit<'_>) {
+    /// Takes `store`, and the call's place (`ticket`), to be dropped with
+    /// its batch. Its request's context (events, cancellation) and its
+    /// caller's count are released at once, so nothing the client waits
+    /// for is held. A store whose memory grew large is dropped now.
+    pub(crate) fn retire(&self, mut store: Store<StoreData>, ticket: Ticket<'_>) {
         store.data_mut().call = None;
         if store.data().limiter.peak > MAX_MEMORY {
             drop(store);
-            drop(permit);
+            drop(ticket);
             return;
         }
-        permit.forget();
+        ticket.keep_place();
         self.recent.store(true, Ordering::Relaxed);
         let full = {
             let mut stores = self.lock();
@@ -96,7 +97,7 @@ impl Retired {
         let n = stores.len();
         drop(stores);
         if n > 0 {
-            self.permits.add_permits(n);
+            self.admission.release(n);
         }
     }
 }
@@ -157,57 +158,64 @@ mod tests {
         Store::new(engine, data)
     }
 
-    fn setup(limit: u32) -> (wasmtime::Engine, Arc<Semaphore>, Retired) {
+    fn setup(limit: u32) -> (wasmtime::Engine, Arc<Admission>, Retired) {
         let engine = super::super::engine::engine(&RuntimeOptions::default()).unwrap();
-        let permits = Arc::new(Semaphore::new(limit as usize));
-        let retired = Retired::new(permits.clone(), limit);
-        (engine, permits, retired)
+        let places = Arc::new(Admission::new(limit as usize, limit as usize));
+        let retired = Retired::new(places.clone(), limit);
+        (engine, places, retired)
+    }
+
+    /// A place for a call (there is one free in these tests).
+    fn take(places: &Admission) -> Ticket<'_> {
+        use futures_util::FutureExt;
+        places
+            .admit(&Principal::anonymous())
+            .now_or_never()
+            .unwrap()
+            .unwrap()
     }
 
     #[test]
-    fn waiting_stores_hold_their_permits_but_not_their_requests() {
-        let (engine, permits, retired) = setup(16); // batches of 2
+    fn waiting_stores_hold_their_places_but_not_their_requests() {
+        let (engine, places, retired) = setup(16); // batches of 2
         let events = Arc::new(Quiet);
-        retired.retire(store(&engine, &events, 0), permits.try_acquire().unwrap());
-        // The request's context is released at once; the permit is not.
+        retired.retire(store(&engine, &events, 0), take(&places));
+        // The request's context is released at once; the place is not.
         assert_eq!(Arc::strong_count(&events), 1);
-        assert_eq!(permits.available_permits(), 15);
+        assert_eq!(places.free(), 15);
         // The second store fills the batch: both are dropped.
-        retired.retire(store(&engine, &events, 0), permits.try_acquire().unwrap());
-        assert_eq!(permits.available_permits(), 16);
+        retired.retire(store(&engine, &events, 0), take(&places));
+        assert_eq!(places.free(), 16);
         assert!(retired.lock().is_empty());
     }
 
     #[test]
     fn an_idle_tick_drops_what_waits_and_large_stores_do_not_wait() {
-        let (engine, permits, retired) = setup(64); // batches of 8
+        let (engine, places, retired) = setup(64); // batches of 8
         let events = Arc::new(Quiet);
         for _ in 0..3 {
-            retired.retire(store(&engine, &events, 0), permits.try_acquire().unwrap());
+            retired.retire(store(&engine, &events, 0), take(&places));
         }
-        assert_eq!(permits.available_permits(), 61);
+        assert_eq!(places.free(), 61);
         // Calls came since the last tick: nothing is dropped yet.
         retired.flush_idle();
-        assert_eq!(permits.available_permits(), 61);
+        assert_eq!(places.free(), 61);
         // A tick without calls drops what waits.
         retired.flush_idle();
-        assert_eq!(permits.available_permits(), 64);
+        assert_eq!(places.free(), 64);
         assert!(retired.lock().is_empty());
         // A store whose memory grew past the bound is dropped right away.
-        retired.retire(
-            store(&engine, &events, MAX_MEMORY + 1),
-            permits.try_acquire().unwrap(),
-        );
-        assert_eq!(permits.available_permits(), 64);
+        retired.retire(store(&engine, &events, MAX_MEMORY + 1), take(&places));
+        assert_eq!(places.free(), 64);
         assert!(retired.lock().is_empty());
         assert_eq!(Arc::strong_count(&events), 1);
     }
 
     #[test]
     fn a_small_limit_is_never_held_by_waiting_stores() {
-        let (engine, permits, retired) = setup(1);
+        let (engine, places, retired) = setup(1);
         let events = Arc::new(Quiet);
-        retired.retire(store(&engine, &events, 0), permits.try_acquire().unwrap());
-        assert_eq!(permits.available_permits(), 1);
+        retired.retire(store(&engine, &events, 0), take(&places));
+        assert_eq!(places.free(), 1);
     }
 }

@@ -3,14 +3,14 @@
 //! where server messages for it go.
 
 use super::jsonrpc::RequestId;
-use super::streams::StreamLog;
+use super::streams::{Delivery, StreamLog};
 use crate::auth::Principal;
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use crate::plugin::ClientFeatures;
 use crate::session::{LegacySession, SessionId, SessionValue, TransportKind};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::mpsc;
 use tokio::sync::oneshot;
@@ -64,9 +64,29 @@ impl Outbound {
                 }
             }
             Self::Stream { conn, stream } => {
-                conn.streams.publish(*stream, Arc::from(message), false)
+                conn.streams.publish(*stream, Arc::from(message), false);
             }
             Self::Discard => {}
+        }
+    }
+
+    /// Queues a message without waiting, and says whether it was taken:
+    /// for subscribers, which must notice that they fell behind.
+    pub fn offer(&self, message: String) -> Offered {
+        match self {
+            Self::Channel(tx) => match tx.try_send(message) {
+                Ok(()) => Offered::Taken,
+                Err(mpsc::error::TrySendError::Full(_)) => Offered::Full,
+                Err(mpsc::error::TrySendError::Closed(_)) => Offered::Closed,
+            },
+            Self::Stream { conn, stream } => {
+                match conn.streams.publish(*stream, Arc::from(message), false) {
+                    Delivery::Live => Offered::Taken,
+                    Delivery::Overflow => Offered::Full,
+                    Delivery::Detached => Offered::Closed,
+                }
+            }
+            Self::Discard => Offered::Closed,
         }
     }
 
@@ -79,6 +99,17 @@ impl Outbound {
             other => other.notify(message),
         }
     }
+}
+
+/// What became of a message offered to an [`Outbound`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    /// Queued.
+    Taken,
+    /// The queue is full: the receiver is not keeping up.
+    Full,
+    /// Nobody receives any more.
+    Closed,
 }
 
 /// A connection's protocol state: for stdio the process's one client, for
@@ -98,6 +129,31 @@ pub struct Connection {
     /// Cancelled when the client's input has ended: it can answer nothing
     /// more.
     input_end: CancellationToken,
+    /// Set when its session ended (closed or expired): what is still in
+    /// flight was stopped by the server, not by the client.
+    ended: AtomicBool,
+}
+
+/// A request in flight on a connection; dropping it (the request ended,
+/// or its future was dropped) forgets it.
+pub struct InFlight<'a> {
+    conn: &'a Connection,
+    id: &'a RequestId,
+    token: CancellationToken,
+}
+
+impl InFlight<'_> {
+    /// Cancelled when the client cancels the request, its session ends or
+    /// the server stops.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        lock(&self.conn.in_flight).remove(self.id);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,6 +176,7 @@ impl Connection {
             asked: Mutex::new(HashMap::new()),
             input_end: CancellationToken::new(),
             next_ask: AtomicU64::new(1),
+            ended: AtomicBool::new(false),
         }
     }
 
@@ -267,22 +324,30 @@ impl Connection {
         })
     }
 
-    /// Registers a request in flight; `None` if the id is already in use
-    /// or too many are in flight. Its token is a child of `parent` (the
-    /// server's, cancelled at shutdown).
-    pub fn begin(&self, id: &RequestId, parent: &CancellationToken) -> Option<CancellationToken> {
+    /// Registers a request in flight until the returned guard is dropped;
+    /// `None` if the id is already in use or too many are in flight. Its
+    /// token is a child of `parent` (the server's, cancelled at shutdown).
+    pub fn begin<'a>(
+        &'a self,
+        id: &'a RequestId,
+        parent: &CancellationToken,
+    ) -> Option<InFlight<'a>> {
         let mut map = lock(&self.in_flight);
         if map.contains_key(id) || map.len() >= MAX_IN_FLIGHT {
             return None;
         }
         let token = parent.child_token();
         map.insert(id.clone(), token.clone());
-        Some(token)
+        Some(InFlight {
+            conn: self,
+            id,
+            token,
+        })
     }
 
-    /// Forgets a finished request.
-    pub fn end(&self, id: &RequestId) {
-        lock(&self.in_flight).remove(id);
+    /// Whether its session has ended (see [`Self::release`]).
+    pub fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Cancels a request in flight; false if there is none with that id.
@@ -299,6 +364,7 @@ impl Connection {
     /// Cancels what is in flight, ends the session's streams and frees its
     /// state.
     pub async fn release(&self) {
+        self.ended.store(true, Ordering::Release);
         for token in lock(&self.in_flight).values() {
             token.cancel();
         }
@@ -315,5 +381,9 @@ impl Connection {
 impl SessionValue for Connection {
     async fn ended(self: Arc<Self>) {
         self.release().await;
+    }
+
+    fn busy(&self) -> bool {
+        !lock(&self.in_flight).is_empty()
     }
 }

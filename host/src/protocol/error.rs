@@ -57,6 +57,25 @@ pub enum RpcError {
     /// client may retry elsewhere or later).
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The request's session was closed while it ran, which stopped it
+    /// (−32600).
+    #[error("the session was closed while this request ran")]
+    SessionEnded,
+    /// A call answered on a resumable stream was stopped because the stream
+    /// broke and was not resumed within the grace (−32603).
+    #[error("the call was stopped: its stream was not resumed within {grace_secs} s")]
+    Abandoned {
+        /// The resume grace, seconds.
+        grace_secs: u64,
+    },
+    /// A subscription stream fell behind: notifications it could not take
+    /// were dropped, and the stream is closed (−32603, `data.reason` is
+    /// `lagged`).
+    #[error("the subscription fell behind and missed {missed} notifications")]
+    SubscriberLagged {
+        /// Notifications dropped before the stream was closed.
+        missed: u64,
+    },
     /// A plugin reported a failure meant for the client (−32603 with its
     /// message).
     #[error("{0}")]
@@ -99,10 +118,16 @@ impl RpcError {
     pub fn code(&self) -> i64 {
         match self {
             Self::Parse(_) => code::PARSE_ERROR,
-            Self::InvalidRequest(_) | Self::TooManySessions(_) => code::INVALID_REQUEST,
+            Self::InvalidRequest(_) | Self::TooManySessions(_) | Self::SessionEnded => {
+                code::INVALID_REQUEST
+            }
             Self::MethodNotFound(_) => code::METHOD_NOT_FOUND,
             Self::InvalidParams(_) | Self::MalformedMeta(_) => code::INVALID_PARAMS,
-            Self::Internal | Self::Failed(_) | Self::ShuttingDown => code::INTERNAL_ERROR,
+            Self::Internal
+            | Self::Failed(_)
+            | Self::ShuttingDown
+            | Self::Abandoned { .. }
+            | Self::SubscriberLagged { .. } => code::INTERNAL_ERROR,
             Self::ResourceNotFound { legacy: true, .. } => code::RESOURCE_NOT_FOUND,
             Self::ResourceNotFound { legacy: false, .. } => code::INVALID_PARAMS,
             Self::HeaderMismatch { .. } => code::HEADER_MISMATCH,
@@ -121,6 +146,15 @@ impl RpcError {
             Self::InvalidParams(m) | Self::MalformedMeta(m) => m.clone(),
             Self::Internal => "Internal error".to_owned(),
             Self::ShuttingDown => "The server is shutting down; retry later".to_owned(),
+            Self::SessionEnded => {
+                "The session was closed while this request ran (it expired, was deleted or the server closed it); initialize a new session and retry".to_owned()
+            }
+            Self::Abandoned { grace_secs } => format!(
+                "The call was stopped: its stream broke and was not resumed within {grace_secs} s (sessions.resume_grace_secs)"
+            ),
+            Self::SubscriberLagged { missed } => format!(
+                "This subscription fell behind: {missed} notifications could not be delivered, so it is closed. Re-read what you track, then listen again"
+            ),
             Self::Failed(m) => m.clone(),
             Self::ResourceNotFound { uri, .. } => format!("Resource not found: {uri}"),
             Self::HeaderMismatch { detail, .. } => format!("Header mismatch: {detail}"),
@@ -131,6 +165,9 @@ impl RpcError {
             Self::Parse(detail) => Some(json!({ "detail": detail })),
             Self::HeaderMismatch { header, .. } => Some(json!({ "header": header })),
             Self::ResourceNotFound { uri, .. } => Some(json!({ "uri": uri })),
+            Self::SubscriberLagged { missed } => {
+                Some(json!({ "reason": "lagged", "missed": missed }))
+            }
             Self::MissingClientCapability { required } => {
                 Some(json!({ "requiredCapabilities": required }))
             }

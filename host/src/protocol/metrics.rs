@@ -1,5 +1,6 @@
 //! Call metrics: counts by plugin, tool and outcome, and a latency
-//! histogram. Rendered by the transport's `/metrics`.
+//! histogram; and what subscribers that fell behind lost. Rendered by the
+//! transport's `/metrics`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,8 @@ pub enum Outcome {
     Trap,
     /// The client cancelled.
     Cancelled,
+    /// Refused: the caller had too many calls running and waiting.
+    Busy,
 }
 
 impl Outcome {
@@ -38,6 +41,7 @@ impl Outcome {
             Self::Memory => "memory",
             Self::Trap => "trap",
             Self::Cancelled => "cancelled",
+            Self::Busy => "busy",
         }
     }
 }
@@ -120,6 +124,31 @@ impl CallMetrics {
             count: self.count.load(Ordering::Relaxed),
             sum_seconds: self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
         }
+    }
+}
+
+/// Counters of subscriber streams (`subscriptions/listen`, legacy GET and
+/// `/sse` streams) that could not keep up.
+#[derive(Debug, Default)]
+pub struct SubscriberMetrics {
+    dropped: AtomicU64,
+    closed_lagged: AtomicU64,
+}
+
+impl SubscriberMetrics {
+    /// A subscriber stream fell behind, missed `missed` notifications and
+    /// was closed.
+    pub fn lagged(&self, missed: u64) {
+        self.dropped.fetch_add(missed, Ordering::Relaxed);
+        self.closed_lagged.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Notifications dropped in total, and streams closed for lagging.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.dropped.load(Ordering::Relaxed),
+            self.closed_lagged.load(Ordering::Relaxed),
+        )
     }
 }
 

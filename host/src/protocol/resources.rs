@@ -103,6 +103,7 @@ pub(super) fn call_error(plugin: &str, method: &str, e: CallError) -> RpcError {
         CallError::Denied(m) => RpcError::InvalidRequest(format!("denied: {m}")),
         CallError::Failed(m) => RpcError::Failed(m),
         CallError::Cancelled => RpcError::Failed("cancelled".to_owned()),
+        e @ CallError::Busy { .. } => RpcError::Failed(e.to_string()),
         CallError::Trap { detail } => {
             tracing::error!(plugin, method, %detail, "plugin trapped");
             RpcError::Internal

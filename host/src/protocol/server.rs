@@ -7,13 +7,14 @@ use super::era::{self, Era, RequestCx};
 use super::error::RpcError;
 use super::events::RequestEvents;
 use super::jsonrpc::{self, Incoming, RequestId};
-use super::metrics::CallMetrics;
+use super::metrics::{CallMetrics, SubscriberMetrics};
 use super::seal::{self, SealKey};
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use crate::level::LogLevel;
 use crate::plugin::{CallContext, CallScopes, PluginHost};
 use crate::session::{
     CloseReason, HandleStore, LegacySession, SessionId, SessionLimits, SessionManager,
+    TransportKind,
 };
 use rmcp::model::CallToolResult;
 use serde::Serialize;
@@ -66,6 +67,7 @@ impl Default for ServerOptions {
 pub struct Server {
     pub(super) plugins: Arc<PluginHost>,
     pub(super) metrics: CallMetrics,
+    pub(super) subscribers: SubscriberMetrics,
     pub(super) sessions: SessionManager<Connection>,
     pub(super) handles: HandleStore,
     pub(super) kv: SharedKv,
@@ -156,6 +158,7 @@ impl Server {
         Self {
             plugins,
             metrics: CallMetrics::default(),
+            subscribers: SubscriberMetrics::default(),
             sessions: SessionManager::new(sessions),
             handles,
             kv,
@@ -196,6 +199,11 @@ impl Server {
     /// Plugin call metrics.
     pub fn metrics(&self) -> &CallMetrics {
         &self.metrics
+    }
+
+    /// What subscribers that fell behind lost.
+    pub fn subscriber_metrics(&self) -> &SubscriberMetrics {
+        &self.subscribers
     }
 
     /// The legacy sessions of every transport.
@@ -253,22 +261,39 @@ impl Server {
                 if self.stop.is_cancelled() {
                     return Some(Reply::error(&id, &RpcError::ShuttingDown));
                 }
-                let Some(cancel) = conn.begin(&id, &self.stop) else {
+                let Some(flight) = conn.begin(&id, &self.stop) else {
                     let e = RpcError::InvalidRequest(
                         "this id is already in use by a request in flight (or too many are in flight)"
                             .to_owned(),
                     );
                     return Some(Reply::error(&id, &e));
                 };
-                let result = self.request(conn, &id, &method, params, out, &cancel).await;
-                conn.end(&id);
+                // Checked once registered: a session ending from now on
+                // cancels this request, and one that ended before is seen.
+                if conn.has_ended() {
+                    return Some(Reply::error(&id, &RpcError::SessionEnded));
+                }
+                let result = self
+                    .request(conn, &id, &method, params, out, flight.token())
+                    .await;
+                // The session is idle from the end of its last request, not
+                // its start (and it does not expire while one runs).
+                if conn.transport() != TransportKind::Stdio
+                    && let Some(sid) = conn.session_id()
+                {
+                    self.sessions.touch(&sid);
+                }
+                let cancelled = flight.token().is_cancelled();
+                drop(flight);
                 // A request the server stopped is answered; one the client
                 // cancelled is not (the client has moved on).
                 if self.stop.is_cancelled() {
                     return Some(Reply::error(&id, &RpcError::ShuttingDown));
                 }
-                if cancel.is_cancelled() {
-                    return None;
+                if cancelled {
+                    return conn
+                        .has_ended()
+                        .then(|| Reply::error(&id, &RpcError::SessionEnded));
                 }
                 Some(match result {
                     Ok(Output::Value(value)) => Reply {

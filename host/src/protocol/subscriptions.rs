@@ -1,8 +1,14 @@
 //! `subscriptions/listen` (2026-07-28): a long-lived request whose answer
 //! is a stream of the change notifications the client asked for, each
-//! tagged with the subscription's id.
+//! tagged with the subscription's id; and the feed of a legacy session's
+//! own stream.
+//!
+//! A subscriber that cannot keep up (its queue is full, or it fell behind
+//! the change feed) is not silently starved: a listen ends with an error
+//! that says so, a legacy feed tells its transport ([`LegacyFeed::Lagged`]),
+//! and the loss is counted in [`super::metrics::SubscriberMetrics`].
 
-use super::connection::Connection;
+use super::connection::{Connection, Offered};
 use super::error::RpcError;
 use super::jsonrpc;
 use super::server::{Request, Server};
@@ -108,8 +114,8 @@ impl Server {
             };
             let notices: Vec<(&str, Value)> = match change {
                 Ok(Change::ListsChanged(lists)) => list_notices(lists, filter.lists),
-                // A lagging subscriber may have missed a change: say so.
-                Err(RecvError::Lagged(_)) => list_notices(Lists::all(), filter.lists),
+                // Changes were lost before this stream even saw them.
+                Err(RecvError::Lagged(missed)) => return Err(self.lagged(missed)),
                 Ok(Change::ResourceUpdated(uri))
                     if filter.resources.iter().any(|r| **r == *uri) =>
                 {
@@ -119,10 +125,24 @@ impl Server {
                 // The server is going away: end the subscription gracefully.
                 Err(RecvError::Closed) => return Ok(json!({})),
             };
-            for (method, params) in notices {
-                req.out.send(notify(method, params)).await;
+            let count = notices.len() as u64;
+            for (sent, (method, params)) in (0u64..).zip(notices) {
+                // Never wait for a slow reader: that would only move the
+                // loss upstream, where nobody sees it.
+                match req.out.offer(notify(method, params)) {
+                    Offered::Taken => {}
+                    Offered::Full => return Err(self.lagged(count - sent)),
+                    Offered::Closed => return Ok(json!({})),
+                }
             }
         }
+    }
+
+    /// Counts a subscriber closed for lagging; the error ends its stream.
+    fn lagged(&self, missed: u64) -> RpcError {
+        self.subscribers.lagged(missed);
+        tracing::debug!(missed, "a subscriber fell behind; its stream is closed");
+        RpcError::SubscriberLagged { missed }
     }
 }
 
@@ -148,27 +168,36 @@ fn list_notices(changed: Lists, wanted: Lists) -> Vec<(&'static str, Value)> {
     .collect()
 }
 
-/// The next notifications a legacy session must hear: list changes
-/// (legacy sessions get them unasked) and updates of resources it
-/// subscribed to. A lagging receiver may have missed a change, so it is
-/// told every list changed. `None` when the feed is over. Cancel-safe:
-/// nothing is lost if dropped.
-pub async fn next_legacy_notices(
+/// What a legacy session's feed yields next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyFeed {
+    /// Notifications to send.
+    Notices(Vec<String>),
+    /// The feed fell behind and lost this many changes.
+    Lagged(u64),
+    /// The feed is over (the server is going away).
+    Over,
+}
+
+/// The next thing a legacy session must hear: list changes (legacy
+/// sessions get them unasked) and updates of resources it subscribed to.
+/// Cancel-safe: nothing is lost if dropped.
+pub async fn next_legacy_feed(
     changes: &mut broadcast::Receiver<Change>,
     conn: &Connection,
-) -> Option<Vec<String>> {
+) -> LegacyFeed {
     loop {
         let notices = match changes.recv().await {
             Ok(Change::ListsChanged(lists)) => list_notices(lists, Lists::all()),
-            Err(RecvError::Lagged(_)) => list_notices(Lists::all(), Lists::all()),
+            Err(RecvError::Lagged(missed)) => return LegacyFeed::Lagged(missed),
             Ok(Change::ResourceUpdated(uri)) if conn.is_subscribed(&uri) => {
                 vec![("notifications/resources/updated", json!({ "uri": &*uri }))]
             }
             Ok(Change::ResourceUpdated(_)) => continue,
-            Err(RecvError::Closed) => return None,
+            Err(RecvError::Closed) => return LegacyFeed::Over,
         };
         if !notices.is_empty() {
-            return Some(
+            return LegacyFeed::Notices(
                 notices
                     .into_iter()
                     .map(|(m, p)| jsonrpc::notification(m, &p))
@@ -176,6 +205,42 @@ pub async fn next_legacy_notices(
             );
         }
     }
+}
+
+/// [`next_legacy_feed`] for a feed that cannot be closed (stdio): a
+/// lagging receiver may have missed a change, so it is told every list
+/// changed. `None` when the feed is over.
+pub async fn next_legacy_notices(
+    changes: &mut broadcast::Receiver<Change>,
+    conn: &Connection,
+) -> Option<Vec<String>> {
+    match next_legacy_feed(changes, conn).await {
+        LegacyFeed::Notices(notices) => Some(notices),
+        LegacyFeed::Lagged(_) => Some(
+            list_notices(Lists::all(), Lists::all())
+                .into_iter()
+                .map(|(m, p)| jsonrpc::notification(m, &p))
+                .collect(),
+        ),
+        LegacyFeed::Over => None,
+    }
+}
+
+/// The last message of a legacy stream closed for lagging: a warning log
+/// notification, the only thing every legacy client understands.
+pub fn lagged_notice(missed: u64) -> String {
+    jsonrpc::notification(
+        "notifications/message",
+        &json!({
+            "level": "warning",
+            "logger": "berth",
+            "data": {
+                "message": "this stream fell behind and is closed; notifications were lost: open the stream again and re-read what you track",
+                "reason": "lagged",
+                "missed": missed,
+            }
+        }),
+    )
 }
 
 #[cfg(test)]

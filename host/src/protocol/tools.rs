@@ -329,6 +329,7 @@ impl Server {
             Err(CallError::Memory { .. }) => Outcome::Memory,
             Err(CallError::Trap { .. }) => Outcome::Trap,
             Err(CallError::Cancelled) => Outcome::Cancelled,
+            Err(CallError::Busy { .. }) => Outcome::Busy,
             Err(_) => Outcome::ToolError,
         };
         self.metrics
@@ -358,6 +359,7 @@ impl Server {
                 format!("Tool {tool} was stopped: {e}.")
             }
             CallError::ResultTooLarge { .. } => format!("Tool {tool} failed: {e}."),
+            CallError::Busy { .. } => format!("Tool {tool} was not run: {e}."),
             other => other.to_string(),
         };
         tool_error(message)

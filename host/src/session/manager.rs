@@ -7,6 +7,7 @@
 //! exist.
 
 use super::id::SessionId;
+use super::lifecycle::{CloseReason, SessionEvent, SessionState, TransportKind};
 use super::owner::{Owner, OwnerCounts};
 use crate::auth::Principal;
 use std::collections::HashMap;
@@ -16,99 +17,6 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-/// Which transport a session arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TransportKind {
-    /// Newline-delimited JSON-RPC on stdin/stdout.
-    Stdio,
-    /// Streamable HTTP (`Mcp-Session-Id`).
-    StreamableHttp,
-    /// The deprecated HTTP+SSE transport (`/sse` + `/messages`).
-    LegacySse,
-}
-
-impl TransportKind {
-    /// A label for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Stdio => "stdio",
-            Self::StreamableHttp => "streamable_http",
-            Self::LegacySse => "legacy_sse",
-        }
-    }
-}
-
-/// Lifecycle of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SessionState {
-    /// Registered; `initialize` not yet answered.
-    Created,
-    /// `initialize` answered, `notifications/initialized` not yet received.
-    Initializing,
-    /// Fully initialized.
-    Ready,
-    /// Being torn down.
-    Closing,
-    /// Ended by the client, the transport or the server.
-    Closed,
-    /// Ended by idleness.
-    Expired,
-}
-
-impl SessionState {
-    /// A label for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Initializing => "initializing",
-            Self::Ready => "ready",
-            Self::Closing => "closing",
-            Self::Closed => "closed",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-/// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The client asked (HTTP DELETE).
-    ClientRequest,
-    /// The transport went away (stdin closed, SSE stream ended).
-    TransportClosed,
-    /// The server is shutting down.
-    Shutdown,
-}
-
-/// Something that happened to a session, for tracing and embedders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEvent {
-    /// A session was created.
-    Created {
-        /// Its id.
-        id: SessionId,
-        /// Its transport.
-        transport: TransportKind,
-    },
-    /// The client finished initialization.
-    Initialized {
-        /// Its id.
-        id: SessionId,
-    },
-    /// The session was closed.
-    Closed {
-        /// Its id.
-        id: SessionId,
-        /// Why.
-        reason: CloseReason,
-    },
-    /// The session idled out.
-    Expired {
-        /// Its id.
-        id: SessionId,
-    },
-}
-
 /// Bounds on sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionLimits {
@@ -117,10 +25,15 @@ pub struct SessionLimits {
     /// Most sessions per principal.
     pub max_per_principal: usize,
     /// Idle time after which an HTTP session expires (stdio sessions live
-    /// as long as their process).
+    /// as long as their process). A session with requests in flight is
+    /// never idle.
     pub idle_timeout: Duration,
     /// How often idle sessions are looked for.
     pub cleanup_interval: Duration,
+    /// How long a request answered on a resumable stream keeps running
+    /// after the stream broke, for the client to resume it (zero: it
+    /// stops at once).
+    pub resume_grace: Duration,
 }
 
 impl Default for SessionLimits {
@@ -130,6 +43,7 @@ impl Default for SessionLimits {
             max_per_principal: 10_000,
             idle_timeout: Duration::from_secs(30 * 60),
             cleanup_interval: Duration::from_secs(30),
+            resume_grace: Duration::from_secs(5),
         }
     }
 }
@@ -172,6 +86,12 @@ pub trait SessionValue: Send + Sync + 'static {
     /// Releases what the session holds (cancels its calls, frees its
     /// state). Called once, after the session is removed.
     fn ended(self: Arc<Self>) -> impl std::future::Future<Output = ()> + Send;
+
+    /// Whether the session is in use (has requests in flight): a busy
+    /// session does not idle out, however long its requests take.
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 struct Entry<T> {
@@ -303,6 +223,7 @@ impl<T: SessionValue> SessionManager<T> {
         }
         if entry.transport != TransportKind::Stdio
             && now.duration_since(entry.last_active) >= self.limits.idle_timeout
+            && !entry.value.busy()
         {
             // Expired but not yet swept: treat as gone; the sweep reports it.
             return None;
@@ -356,8 +277,8 @@ impl<T: SessionValue> SessionManager<T> {
         true
     }
 
-    /// Expires HTTP sessions idle for longer than the timeout. Returns how
-    /// many.
+    /// Expires HTTP sessions idle for longer than the timeout and not
+    /// busy (a request in flight keeps its session). Returns how many.
     pub async fn expire_idle(&self) -> usize {
         let now = Instant::now();
         let expired: Vec<Entry<T>> = {
@@ -368,6 +289,7 @@ impl<T: SessionValue> SessionManager<T> {
                 .filter(|e| {
                     e.transport != TransportKind::Stdio
                         && now.duration_since(e.last_active) >= self.limits.idle_timeout
+                        && !e.value.busy()
                 })
                 .map(|e| e.id.clone())
                 .collect();
@@ -427,11 +349,16 @@ mod tests {
     #[derive(Default)]
     struct Value {
         ended: AtomicBool,
+        busy: AtomicBool,
     }
 
     impl SessionValue for Value {
         async fn ended(self: Arc<Self>) {
             self.ended.store(true, Ordering::SeqCst);
+        }
+
+        fn busy(&self) -> bool {
+            self.busy.load(Ordering::SeqCst)
         }
     }
 
@@ -526,6 +453,31 @@ mod tests {
             snap.by_state,
             vec![((SessionState::Initializing, TransportKind::Stdio), 1)]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_with_a_request_in_flight_does_not_idle_out() {
+        let m = manager(SessionLimits {
+            idle_timeout: Duration::from_secs(60),
+            ..SessionLimits::default()
+        });
+        let id = SessionId::generate();
+        let value = Arc::new(Value::default());
+        let p = principal("a");
+        m.create(id.clone(), &p, TransportKind::StreamableHttp, value.clone())
+            .unwrap();
+        value.busy.store(true, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(600)).await;
+        assert_eq!(m.expire_idle().await, 0);
+        assert!(m.get(&id, &p).is_some(), "a busy session is found");
+        // The request ends and touches it: idle from then on.
+        value.busy.store(false, Ordering::SeqCst);
+        m.touch(&id);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(m.expire_idle().await, 0);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(m.expire_idle().await, 1);
+        assert!(value.ended.load(Ordering::SeqCst));
     }
 
     #[tokio::test]

@@ -8,14 +8,15 @@
 
 mod handles;
 mod id;
+mod lifecycle;
 mod manager;
 mod owner;
 
 pub use handles::{HandleError, HandleInfo, HandleLimits, HandleStore};
 pub use id::{SessionId, random_token};
+pub use lifecycle::{CloseReason, SessionEvent, SessionState, TransportKind};
 pub use manager::{
-    CloseReason, SessionError, SessionEvent, SessionLimits, SessionManager, SessionSnapshot,
-    SessionState, SessionTotals, SessionValue, TransportKind,
+    SessionError, SessionLimits, SessionManager, SessionSnapshot, SessionTotals, SessionValue,
 };
 
 use crate::level::LogLevel;

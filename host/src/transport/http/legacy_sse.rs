@@ -52,7 +52,7 @@ pub(super) async fn open(
         return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response();
     }
     let (tx, rx) = mpsc::channel::<StreamEvent>(64);
-    let stream = conn.streams().open(tx);
+    let stream = conn.streams().open(tx, None);
     conn.set_primary_stream(stream);
     spawn_feeder(&state, conn, stream);
     let endpoint = Item {

@@ -3,8 +3,9 @@
 //! Modern (2026-07-28) requests stand alone: headers are checked against
 //! the body, each gets a throwaway connection, and closing an SSE response
 //! cancels the call. Legacy requests belong to the session named by
-//! `Mcp-Session-Id`; their SSE streams are resumable with `Last-Event-ID`
-//! and a broken stream does not cancel anything.
+//! `Mcp-Session-Id`; their SSE streams are resumable with `Last-Event-ID`:
+//! a call whose stream broke goes on for the session's resume grace, and
+//! is cancelled (abandoned) if the client has not resumed it by then.
 
 use super::HttpState;
 use super::sse::{self, Item, OnDrop};
@@ -12,8 +13,10 @@ use crate::auth::Principal;
 use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use crate::protocol::headers::Header;
 use crate::protocol::jsonrpc::{self, Incoming, RequestId};
-use crate::protocol::streams::StreamEvent;
-use crate::protocol::{Connection, Outbound, Reply, RpcError, next_legacy_notices};
+use crate::protocol::streams::{Delivery, StreamEvent};
+use crate::protocol::{
+    Connection, LegacyFeed, Outbound, Reply, RpcError, lagged_notice, next_legacy_feed,
+};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
@@ -323,13 +326,18 @@ fn live_items(rx: mpsc::Receiver<StreamEvent>) -> impl futures_util::Stream<Item
 }
 
 /// A legacy request answered on a resumable SSE stream. The call goes on
-/// if the stream breaks; the client may resume it with `Last-Event-ID`.
+/// if the stream breaks; the client may resume it with `Last-Event-ID`
+/// within the resume grace (see [`detached`]).
 fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incoming) -> Response {
     let Some(permit) = sse::permit(state) else {
         return sse::too_many_streams();
     };
+    let request = match &incoming {
+        Incoming::Request { id, .. } => Some(id.clone()),
+        _ => None,
+    };
     let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
-    let stream = conn.streams().open(tx);
+    let stream = conn.streams().open(tx, request.clone());
     let server = state.server.clone();
     let task_conn = conn.clone();
     tokio::spawn(async move {
@@ -337,20 +345,70 @@ fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incomi
             conn: task_conn.clone(),
             stream,
         };
-        match server.handle_incoming(&task_conn, incoming, &out).await {
-            Some(reply) => task_conn
-                .streams()
-                .publish(stream, Arc::from(reply.body), true),
+        let reply = match server.handle_incoming(&task_conn, incoming, &out).await {
+            Some(reply) => Some(reply.body),
+            // A client that resumes too late learns what became of its call.
+            None if task_conn.streams().is_abandoned(stream) => {
+                let grace = server.sessions().limits().resume_grace;
+                let e = RpcError::Abandoned {
+                    grace_secs: grace.as_secs(),
+                };
+                Some(jsonrpc::error(request.as_ref(), &e))
+            }
+            None => None,
+        };
+        match reply {
+            Some(body) => {
+                task_conn.streams().publish(stream, Arc::from(body), true);
+            }
             None => task_conn.streams().finish(stream),
         }
     });
-    let guard = OnDrop::new(move || conn.streams().detach(stream));
+    let guard = detach_guard(state, conn, stream);
     sse::response(state, permit, Vec::new(), live_items(rx), guard)
+}
+
+/// Detaches `stream` when its response body goes away.
+fn detach_guard(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) -> OnDrop {
+    let state = state.clone();
+    OnDrop::new(move || detached(&state, conn, stream))
+}
+
+/// The response carrying `stream` went away. If the stream answers a call
+/// still running, the call is abandoned unless the client resumes the
+/// stream within the session's resume grace: a client that is gone must
+/// not keep a place that healthy callers wait for. (The HTTP+SSE
+/// transport has no resumption: its stream's end closes the session,
+/// which stops its calls at once.)
+fn detached(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
+    let Some(detached) = conn.streams().detach(stream) else {
+        return;
+    };
+    let grace = state.server.sessions().limits().resume_grace;
+    if grace.is_zero() {
+        if conn.streams().abandon(stream, &detached) {
+            conn.cancel(&detached.request);
+        }
+        return;
+    }
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(grace) => {}
+            // Shutdown drains and stops calls on its own terms.
+            () = shutdown.cancelled() => return,
+        }
+        if conn.streams().abandon(stream, &detached) && conn.cancel(&detached.request) {
+            tracing::debug!(request = ?detached.request, "call abandoned: its stream was not resumed");
+        }
+    });
 }
 
 /// Feeds a legacy session's own stream while it is live: a server `ping`
 /// every interval (which also keeps the session from idling out), and
-/// `notifications/tools/list_changed` when the tool list changes.
+/// `notifications/tools/list_changed` when the tool list changes. A stream
+/// that falls behind (its queue is full, or the feed lagged) is closed with
+/// a warning saying why, and counted.
 pub(super) fn spawn_feeder(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
     let interval = state.options.ping_interval;
     let shutdown = state.shutdown.clone();
@@ -369,19 +427,44 @@ pub(super) fn spawn_feeder(state: &Arc<HttpState>, conn: Arc<Connection>, stream
                     n += 1;
                     vec![format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#)]
                 }
-                notices = next_legacy_notices(&mut changes, &conn) => match notices {
-                    Some(notices) => notices,
-                    None => break,
+                feed = next_legacy_feed(&mut changes, &conn) => match feed {
+                    LegacyFeed::Notices(notices) => notices,
+                    LegacyFeed::Lagged(missed) => {
+                        close_lagged(&server, &conn, stream, missed);
+                        break;
+                    }
+                    LegacyFeed::Over => break,
                 },
             };
             if !conn.streams().is_live(stream) {
                 break;
             }
-            for message in messages {
-                conn.streams().publish(stream, Arc::from(message), false);
+            let count = messages.len() as u64;
+            // Keep one place for the notice that closes a stream that fell
+            // behind, so a slow reader still learns why it ends.
+            if conn.streams().room(stream) <= messages.len() {
+                close_lagged(&server, &conn, stream, count);
+                break;
+            }
+            let overflowed = (0u64..).zip(messages).find_map(|(sent, message)| {
+                let delivery = conn.streams().publish(stream, Arc::from(message), false);
+                (delivery == Delivery::Overflow).then_some(count - sent)
+            });
+            if let Some(missed) = overflowed {
+                close_lagged(&server, &conn, stream, missed);
+                break;
             }
         }
     });
+}
+
+/// Ends a legacy session's stream that fell behind, saying why (live if it
+/// still can, else to whoever resumes it), and counts it.
+fn close_lagged(server: &crate::protocol::Server, conn: &Connection, stream: u64, missed: u64) {
+    server.subscriber_metrics().lagged(missed);
+    tracing::debug!(missed, "a legacy stream fell behind; it is closed");
+    conn.streams()
+        .publish(stream, Arc::from(lagged_notice(missed)), true);
 }
 
 /// GET: the legacy session's server-to-client stream, or the resumption
@@ -412,15 +495,16 @@ pub(super) async fn get(
         drop(tx);
         let stream = resumed.stream;
         let replay = resumed.replay.into_iter().map(event_item).collect();
-        let guard_conn = conn.clone();
-        let guard = OnDrop::new(move || guard_conn.streams().detach(stream));
+        let guard = detach_guard(&state, conn, stream);
         // A resumed stream may be a call's, but it is not told apart from
         // the session's own here: like every GET stream, it ends at shutdown.
         return sse::listen(&state, permit, replay, live_items(rx), guard);
     }
-    let stream = conn.streams().open(tx);
+    let stream = conn.streams().open(tx, None);
     spawn_feeder(&state, conn.clone(), stream);
-    let guard = OnDrop::new(move || conn.streams().detach(stream));
+    let guard = OnDrop::new(move || {
+        conn.streams().detach(stream);
+    });
     sse::listen(&state, permit, Vec::new(), live_items(rx), guard)
 }
 

@@ -69,6 +69,16 @@ pub(super) async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
         "berth_session_handles {}",
         state.server.handles().len()
     );
+    let admission = state.server.plugins().admission();
+    let (dropped, lagged) = state.server.subscriber_metrics().snapshot();
+    let _ = write!(
+        out,
+        "# HELP berth_calls_running Plugin calls running.\n# TYPE berth_calls_running gauge\nberth_calls_running {}\n\
+         # HELP berth_calls_waiting Plugin calls waiting for a place (admitted round-robin).\n# TYPE berth_calls_waiting gauge\nberth_calls_waiting {}\n\
+         # HELP berth_subscriber_events_dropped_total Notifications lost by subscribers that fell behind.\n# TYPE berth_subscriber_events_dropped_total counter\nberth_subscriber_events_dropped_total {dropped}\n\
+         # HELP berth_subscribers_closed_total Subscriber streams closed by the server.\n# TYPE berth_subscribers_closed_total counter\nberth_subscribers_closed_total{{reason=\"lagged\"}} {lagged}\n",
+        admission.running, admission.waiting
+    );
     let calls = state.server.metrics().snapshot();
     let _ = writeln!(
         out,
