@@ -9,6 +9,7 @@ use super::events::RequestEvents;
 use super::jsonrpc::{self, Incoming, RequestId};
 use super::metrics::{CallMetrics, SubscriberMetrics};
 use super::seal::{self, SealKey};
+use super::subscriptions;
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use crate::level::LogLevel;
 use crate::plugin::{CallContext, CallScopes, PluginHost};
@@ -389,8 +390,12 @@ impl Server {
             (_, "resources/list") => self.list_resources(&req).await?,
             (_, "resources/templates/list") => self.list_templates(&req)?,
             (_, "resources/read") => self.read_resource(&req).await?,
-            (Era::Legacy, "resources/subscribe") => subscribe(conn, &req.params, true)?,
-            (Era::Legacy, "resources/unsubscribe") => subscribe(conn, &req.params, false)?,
+            (Era::Legacy, "resources/subscribe") => {
+                subscriptions::subscribe(conn, &req.params, true)?
+            }
+            (Era::Legacy, "resources/unsubscribe") => {
+                subscriptions::subscribe(conn, &req.params, false)?
+            }
             (_, "prompts/list") => self.list_prompts(&req)?,
             (_, "prompts/get") => self.get_prompt(&req).await?,
             (_, "completion/complete") => self.complete(&req).await?,
@@ -542,33 +547,6 @@ pub(super) fn to_json<T: serde::Serialize>(result: &T, what: &str) -> Result<Val
 }
 
 /// Most resources one legacy session may subscribe to.
-const MAX_SUBSCRIPTIONS: usize = 1000;
-
-fn subscribe(conn: &Connection, params: &Map<String, Value>, on: bool) -> Result<Value, RpcError> {
-    let uri = params
-        .get("uri")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| RpcError::InvalidParams("uri must be a non-empty string".to_owned()))?;
-    conn.with_legacy(|s| match s {
-        Some(s) if on => {
-            if s.subscriptions.len() >= MAX_SUBSCRIPTIONS && !s.subscriptions.contains(uri) {
-                return Err(RpcError::InvalidParams(format!(
-                    "at most {MAX_SUBSCRIPTIONS} resource subscriptions per session"
-                )));
-            }
-            s.subscriptions.insert(uri.to_owned());
-            Ok(())
-        }
-        Some(s) => {
-            s.subscriptions.remove(uri);
-            Ok(())
-        }
-        None => Ok(()),
-    })?;
-    Ok(json!({}))
-}
-
 fn set_level(conn: &Connection, params: &Map<String, Value>) -> Result<Value, RpcError> {
     let level = params
         .get("level")

@@ -274,3 +274,37 @@ mod tests {
         assert!(methods(only_tools).is_empty());
     }
 }
+
+/// Most resources one legacy session may subscribe to.
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
+/// `resources/subscribe` (`on`) and `resources/unsubscribe` of a legacy
+/// session.
+pub(super) fn subscribe(
+    conn: &Connection,
+    params: &Map<String, Value>,
+    on: bool,
+) -> Result<Value, RpcError> {
+    let uri = params
+        .get("uri")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| RpcError::InvalidParams("uri must be a non-empty string".to_owned()))?;
+    conn.with_legacy(|s| match s {
+        Some(s) if on => {
+            if s.subscriptions.len() >= MAX_SUBSCRIPTIONS && !s.subscriptions.contains(uri) {
+                return Err(RpcError::InvalidParams(format!(
+                    "at most {MAX_SUBSCRIPTIONS} resource subscriptions per session"
+                )));
+            }
+            s.subscriptions.insert(uri.to_owned());
+            Ok(())
+        }
+        Some(s) => {
+            s.subscriptions.remove(uri);
+            Ok(())
+        }
+        None => Ok(()),
+    })?;
+    Ok(json!({}))
+}
