@@ -73,6 +73,81 @@ async fn inspect_shows_exports_tools_schemas_and_limits() {
 }
 
 #[tokio::test]
+async fn inspect_groups_imports_once_each_and_shows_what_is_asked_and_granted() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let wasm = dir.join("probe.wasm");
+    std::fs::copy(fixtures().join("probe.wasm"), &wasm).unwrap();
+    std::fs::write(
+        dir.join("probe.toml"),
+        "[grants]\nenv = [\"CLI_INSPECT_VAR\"]\nsecrets = [\"TOKEN\"]\ndirs = [{ host = \"data\", guest = \"/data\" }]\n",
+    )
+    .unwrap();
+    let config = dir.join("berth.toml");
+    std::fs::write(
+        &config,
+        "[sandbox]\nallow_env = [\"CLI_INSPECT_VAR\"]\n[secrets]\nTOKEN = { env = \"CLI_INSPECT_TOKEN\" }\n",
+    )
+    .unwrap();
+    let mut cmd = berth();
+    cmd.args(["--config", &path(config), "inspect", &path(wasm)])
+        .env("CLI_INSPECT_TOKEN", "tok-value-9f2")
+        .env("CLI_INSPECT_VAR", "v")
+        .stdin(Stdio::null());
+    let out = tokio::time::timeout(support::WAIT, cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("tok-value-9f2"), "{text}");
+    assert!(!text.contains("not granted by berth"), "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let groups = report["imports"].as_array().unwrap();
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|g| g["interface"].as_str().unwrap())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "each interface once: {names:?}");
+    let access = |name: &str| {
+        groups
+            .iter()
+            .find(|g| g["interface"] == name)
+            .unwrap_or_else(|| panic!("{name} in {names:?}"))["access"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(access("wasi:sockets").contains("denied"));
+    assert!(access("wasi:filesystem").contains("/data"));
+    assert!(access("wasi:filesystem").contains("read-only"));
+    assert!(access("wasi:cli").contains("CLI_INSPECT_VAR"));
+    assert!(access("wasi:cli").contains("TOKEN"));
+    assert!(access("berth:plugin/types").contains("provided"));
+    assert_eq!(report["manifest"]["secrets"], serde_json::json!(["TOKEN"]));
+    assert_eq!(report["manifest"]["dirs"][0]["host"], "data");
+    assert_eq!(report["granted"]["secrets"], serde_json::json!(["TOKEN"]));
+    assert_eq!(
+        report["granted"]["env"],
+        serde_json::json!(["CLI_INSPECT_VAR"])
+    );
+    assert_eq!(
+        report["granted"]["dirs"][0]["host"],
+        path(std::fs::canonicalize(dir.join("data")).unwrap())
+    );
+    // A grant the policy forbids: inspect says which, and why.
+    let out = run(&["inspect", &path(dir.join("probe.wasm"))]).await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("grants.env"), "{err}");
+    assert!(err.contains("allow_env"), "{err}");
+}
+
+#[tokio::test]
 async fn a_component_of_the_wrong_world_is_refused_by_name() {
     let out = run(&["inspect", &path(fixtures().join("wrong-world.wasm"))]).await;
     assert_eq!(out.status.code(), Some(2));
@@ -107,9 +182,10 @@ async fn serve_reports_plugins_it_cannot_load_and_serves_the_rest() {
         err.contains("wrong-world.wasm: not a berth plugin"),
         "{err}"
     );
-    // hog_eat, hostile_{announce,flood,huge}, loop_spin, shapes_area,
-    // shapes_broken, trap_explode, trap_recurse.
-    assert!(err.contains("tools=9"), "{err}");
+    // hog_eat, hostile_{announce,flood,huge}, loop_spin,
+    // probe_{connect,env,read,write}, shapes_area, shapes_broken,
+    // trap_explode, trap_recurse.
+    assert!(err.contains("tools=13"), "{err}");
 }
 
 /// A fresh directory for one test.

@@ -4,7 +4,11 @@
 //! [`RawConfig`] mirrors the file (unknown keys are an error); [`Overrides`]
 //! carries what `main` read from flags and `BERTH_*` variables. Imports only
 //! the types it configures (`kv`, `session`, `plugin`, `protocol` and
-//! `transport::http` options).
+//! `transport::http` options). The sandbox sections (`[secrets]`,
+//! `[sandbox]`) are in `config/grants.rs`.
+
+mod grants;
+pub use grants::{RawSandbox, RawSecret};
 
 use crate::auth::{ApiKey, Authenticator, Principal, TenantId};
 use crate::kv::KvLimits;
@@ -73,6 +77,12 @@ pub struct RawConfig {
     /// Authentication of HTTP callers.
     #[serde(default)]
     pub auth: RawAuth,
+    /// Where secret values come from, by name.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, RawSecret>,
+    /// The operator's cap on what manifests may grant.
+    #[serde(default)]
+    pub sandbox: RawSandbox,
 }
 
 /// `[auth]`
@@ -183,6 +193,8 @@ pub struct RawLimits {
     pub max_log_messages: Option<u32>,
     /// Most bytes of log messages one call may send, KiB.
     pub max_log_kb: Option<u64>,
+    /// CPU budget per call, wasmtime fuel units (unset: unmetered).
+    pub cpu_fuel: Option<u64>,
 }
 
 /// `[state]`
@@ -288,6 +300,7 @@ impl RawConfig {
     pub fn resolve(self, overrides: Overrides) -> Result<Config, ConfigError> {
         let default_limits = Limits::default()
             .with(self.limits.memory_mb, self.limits.deadline_ms)
+            .and_then(|l| l.with_fuel(self.limits.cpu_fuel))
             .map_err(|(key, reason)| invalid(key, reason))?;
         let max_concurrent_calls = self.limits.max_concurrent_calls.unwrap_or(64);
         if !(1..=4096).contains(&max_concurrent_calls) {
@@ -436,6 +449,7 @@ impl RawConfig {
                 *slot = std::time::Duration::from_secs(secs);
             }
         }
+        let (sandbox, secrets) = grants::resolve(self.sandbox, self.secrets)?;
         let (http_listen, mut http) = resolve_http(self.http, overrides.http_listen)?;
         if !self.auth.api_keys.is_empty() {
             let keys = self
@@ -486,6 +500,8 @@ impl RawConfig {
                 cancel_grace: Duration::from_millis(self.limits.cancel_grace_ms.unwrap_or(250)),
                 max_result_bytes: (max_result_kb as usize) << 10,
                 log_budget,
+                sandbox,
+                secrets,
             },
             kv,
             handles,

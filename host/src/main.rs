@@ -354,6 +354,7 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
     let host = PluginHost::new(config.runtime.clone(), kv)?;
     let plugin = host.load_file(path).await?;
     let m = plugin.manifest();
+    let g = plugin.granted();
     let e = plugin.exports();
     let exports: Vec<&str> = [
         (e.tools, "tools"),
@@ -364,19 +365,6 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
     .collect();
-    let needs: Vec<&str> = plugin
-        .imports()
-        .iter()
-        .filter_map(|i| {
-            if i.starts_with("wasi:sockets") {
-                Some("network (not granted by berth)")
-            } else if i.starts_with("wasi:http") {
-                Some("outbound HTTP (not granted by berth)")
-            } else {
-                None
-            }
-        })
-        .collect();
     let tools: Vec<Value> = plugin
         .tools()
         .iter()
@@ -397,20 +385,93 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
         "plugin": plugin.name(),
         "path": plugin.path(),
         "exports": exports,
-        "imports": plugin.imports(),
+        "imports": import_groups(&plugin),
         "prefix": plugin.prefix(),
         "limits": {
             "memoryMb": m.limits.memory_bytes >> 20,
             "deadlineMs": m.limits.deadline.as_millis() as u64,
+            "cpuFuel": m.limits.cpu_fuel,
         },
-        "grants": {
+        "manifest": {
             "env": m.grants.env,
-            "dirs": m.grants.dirs.iter().map(|d| json!({
-                "host": d.host, "guest": d.guest, "writable": d.writable})).collect::<Vec<_>>(),
-            "unsupportedImports": needs,
+            "secrets": m.grants.secrets,
+            "dirs": dirs(&m.grants.dirs),
+        },
+        "granted": {
+            "env": g.env_names(),
+            "secrets": g.secret_names(),
+            "dirs": dirs(g.dirs()),
         },
         "tools": tools,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+fn dirs(dirs: &[berth::plugin::DirGrant]) -> Vec<Value> {
+    dirs.iter()
+        .map(|d| json!({"host": d.host, "guest": d.guest, "writable": d.writable}))
+        .collect()
+}
+
+/// The component's imports grouped by interface (WASI by package), each
+/// group once, with what this berth gives it under the current berth.toml.
+/// Names only: never a secret's value.
+fn import_groups(plugin: &berth::plugin::Plugin) -> Vec<Value> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for import in plugin.imports() {
+        let unversioned = import.split('@').next().unwrap_or(import);
+        let group = match unversioned.split_once('/') {
+            Some((package, _)) if package.starts_with("wasi:") => package,
+            _ => unversioned,
+        };
+        match groups.iter_mut().find(|(g, _)| g == group) {
+            Some((_, members)) => members.push(import),
+            None => groups.push((group.to_owned(), vec![import])),
+        }
+    }
+    let granted = plugin.granted();
+    groups
+        .into_iter()
+        .map(|(group, members)| {
+            let access = match group.as_str() {
+                "wasi:filesystem" if granted.dirs().is_empty() => {
+                    "no directories granted: every open fails".to_owned()
+                }
+                "wasi:filesystem" => {
+                    let dirs: Vec<String> = granted
+                        .dirs()
+                        .iter()
+                        .map(|d| {
+                            let mode = if d.writable { "writable" } else { "read-only" };
+                            format!("{} = {} ({mode})", d.guest, d.host.display())
+                        })
+                        .collect();
+                    format!("granted directories: {}", dirs.join(", "))
+                }
+                "wasi:cli" => {
+                    let env = granted.env_names();
+                    let secrets = granted.secret_names();
+                    format!(
+                        "environment: {} variable(s) [{}] and {} secret(s) [{}], nothing else; stdin empty; stdout and stderr go to berth's log",
+                        env.len(),
+                        env.join(", "),
+                        secrets.len(),
+                        secrets.join(", ")
+                    )
+                }
+                "wasi:sockets" => "denied: berth grants no network access (every socket call fails)".to_owned(),
+                "wasi:http" => "not provided by berth".to_owned(),
+                "wasi:clocks" => "provided: wall and monotonic clocks".to_owned(),
+                "wasi:random" => "provided: random numbers".to_owned(),
+                "wasi:io" => "provided: streams and polling".to_owned(),
+                "berth:plugin/context" => {
+                    "provided: logging, progress, key-value state, caller identity".to_owned()
+                }
+                "berth:plugin/types" => "provided: types only".to_owned(),
+                _ => "provided by berth".to_owned(),
+            };
+            json!({"interface": group, "imports": members, "access": access})
+        })
+        .collect()
 }

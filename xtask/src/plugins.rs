@@ -19,7 +19,21 @@ pub const CONFORMANCE: &str = "conformance";
 /// completion as well as tools).
 pub const FULL: &[&str] = &["conformance", "notes"];
 /// Plugins that misbehave on purpose, for tests.
-pub const FIXTURES: &[&str] = &["loop", "hog", "trap", "wrong-world", "shapes", "hostile"];
+pub const FIXTURES: &[&str] = &[
+    "loop",
+    "hog",
+    "trap",
+    "wrong-world",
+    "shapes",
+    "hostile",
+    "probe",
+];
+/// Examples that need a grant to be useful, each laid out in its own
+/// directory `plugins/dist/<name>` with its manifest and the `data`
+/// directory the manifest grants (copied from `plugins/examples/<name>`),
+/// so `berth serve --plugins plugins/dist/<name>` works with no setup and
+/// the quick start's directory stays as it is.
+pub const GRANTED_EXAMPLES: &[&str] = &["files"];
 
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
 /// `~/.cache/berth/plugins-target` (shared by clones, like the host's), else
@@ -135,6 +149,20 @@ fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
             .join(format!("{CONFORMANCE}.toml")),
         suite.join(format!("{CONFORMANCE}.toml")),
     )?;
+    for name in GRANTED_EXAMPLES {
+        let source = plugins.join("examples").join(name);
+        let own = dist.join(name);
+        std::fs::create_dir_all(&own).map_err(|e| format!("{}: {e}", own.display()))?;
+        copy(
+            built.join(format!("{name}.wasm")),
+            own.join(format!("{name}.wasm")),
+        )?;
+        copy(
+            source.join(format!("{name}.toml")),
+            own.join(format!("{name}.toml")),
+        )?;
+        copy_tree(&source.join("data"), &own.join("data"))?;
+    }
     for name in FIXTURES {
         copy(
             built.join(format!("{name}.wasm")),
@@ -149,4 +177,21 @@ fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
         }
     }
     Ok(dist)
+}
+
+/// Copies the files and directories under `from` into `to` (files that
+/// exist are overwritten; nothing is removed).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+        }
+    }
+    Ok(())
 }

@@ -33,6 +33,8 @@ pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
     let base = || -> Result<wasmtime::Config, RuntimeError> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // Metering costs every call time, so only when a budget is set.
+        config.consume_fuel(options.default_limits.cpu_fuel.is_some());
         config.wasm_component_model(true);
         if let Some(dir) = &options.cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
@@ -160,10 +162,11 @@ pub(crate) fn store(
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(output.stdout.clone())
         .stderr(output.stderr.clone());
-    for (k, v) in &plugin.env {
-        wasi.env(k, v);
+    // Exactly the granted variables and secrets: nothing is inherited.
+    for (k, v) in &plugin.granted.env {
+        wasi.env(k, v.as_str());
     }
-    for dir in &manifest.grants.dirs {
+    for dir in &plugin.granted.dirs {
         let perms = if dir.writable {
             wasmtime_wasi::FsPerms::ReadWrite
         } else {
@@ -193,6 +196,11 @@ pub(crate) fn store(
     };
     let mut store = Store::new(&runtime.engine, data);
     store.limiter(|d| &mut d.limiter);
+    if let Some(fuel) = limits.cpu_fuel {
+        store
+            .set_fuel(fuel)
+            .map_err(|e| format!("cannot set the CPU budget: {e}"))?;
+    }
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut cx| {
         if cx.data().remaining().is_zero() {

@@ -159,6 +159,12 @@ pub enum CallError {
         /// The limit.
         limit_bytes: usize,
     },
+    /// The call used up its CPU budget and was stopped.
+    #[error("the call used up its CPU budget of {limit} fuel units (limits.cpu_fuel)")]
+    Fuel {
+        /// The budget.
+        limit: u64,
+    },
     /// The plugin trapped (panic, invalid operation) or returned something
     /// malformed. The detail is for the host log only.
     #[error("internal error")]

@@ -179,6 +179,13 @@ impl PluginHost {
             Some(Err(_)) if data.limiter.hit => Err(CallError::Memory {
                 limit_bytes: limits.memory_bytes,
             }),
+            Some(Err(trap))
+                if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) =>
+            {
+                Err(CallError::Fuel {
+                    limit: limits.cpu_fuel.unwrap_or_default(),
+                })
+            }
             Some(Err(trap)) => Err(CallError::Trap {
                 detail: format!("{trap:?}"),
             }),

@@ -35,7 +35,8 @@ pub struct Plugin {
     pub(crate) name: Arc<str>,
     pub(crate) path: PathBuf,
     pub(crate) manifest: Manifest,
-    pub(crate) env: Vec<(String, String)>,
+    /// What its sandbox gets: the manifest's grants under the policy.
+    pub(crate) granted: super::policy::Granted,
     pub(crate) pre: InstancePre<StoreData>,
     pub(crate) tools_api: Option<tools::GuestIndices>,
     /// `call-tool`, looked up once: per call only its type is checked.
@@ -70,6 +71,12 @@ impl Plugin {
     /// Its manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// What its sandbox is granted under this berth's policy (secret
+    /// names only are visible).
+    pub fn granted(&self) -> &super::policy::Granted {
+        &self.granted
     }
 
     /// The berth interfaces it exports.
@@ -192,6 +199,16 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
     // Stamp before reading: a change during the load is seen next time.
     let stamp = super::reload::FileStamp::of(path);
     let manifest = Manifest::for_wasm(path, runtime.options.default_limits)?;
+    let granted = super::policy::resolve(
+        &manifest,
+        path.parent().unwrap_or(Path::new(".")),
+        &runtime.options.sandbox,
+        &runtime.options.secrets,
+    )
+    .map_err(|reason| LoadError::Manifest {
+        path: path.with_extension("toml"),
+        reason,
+    })?;
     let bytes = tokio::fs::read(path).await.map_err(|e| LoadError::Read {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -262,17 +279,11 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
             },
         });
     }
-    let env: Vec<(String, String)> = manifest
-        .grants
-        .env
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v)))
-        .collect();
     let mut plugin = Plugin {
         name,
         path: path.to_owned(),
         manifest,
-        env,
+        granted,
         pre,
         tools_api,
         call_tool,

@@ -16,6 +16,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wall-clock time a call may take.
     pub deadline: Duration,
+    /// CPU budget of a call in wasmtime fuel units (about one per
+    /// WebAssembly instruction); `None`: unmetered.
+    pub cpu_fuel: Option<u64>,
 }
 
 impl Limits {
@@ -46,6 +49,21 @@ impl Limits {
         }
         Ok(self)
     }
+
+    /// These limits with the CPU budget `cpu_fuel` (berth.toml's
+    /// `[limits] cpu_fuel`, which turns metering on).
+    ///
+    /// # Errors
+    /// The key and why its value is out of range.
+    pub fn with_fuel(mut self, cpu_fuel: Option<u64>) -> Result<Self, (&'static str, String)> {
+        if let Some(fuel) = cpu_fuel {
+            if fuel == 0 {
+                return Err(("limits.cpu_fuel", "must be positive".to_owned()));
+            }
+            self.cpu_fuel = Some(fuel);
+        }
+        Ok(self)
+    }
 }
 
 impl Default for Limits {
@@ -53,6 +71,7 @@ impl Default for Limits {
         Self {
             memory_bytes: 64 << 20,
             deadline: Duration::from_secs(30),
+            cpu_fuel: None,
         }
     }
 }
@@ -75,6 +94,9 @@ pub struct Grants {
     pub env: Vec<String>,
     /// Preopened directories.
     pub dirs: Vec<DirGrant>,
+    /// Secrets (defined in berth.toml `[secrets]`), read by the plugin as
+    /// environment variables of these names.
+    pub secrets: Vec<String>,
 }
 
 /// A validated manifest.
@@ -104,6 +126,7 @@ struct RawManifest {
 struct RawLimits {
     memory_mb: Option<u64>,
     deadline_ms: Option<u64>,
+    cpu_fuel: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,6 +136,8 @@ struct RawGrants {
     env: Vec<String>,
     #[serde(default)]
     dirs: Vec<RawDir>,
+    #[serde(default)]
+    secrets: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +199,39 @@ impl Manifest {
         let limits = defaults
             .with(raw.limits.memory_mb, raw.limits.deadline_ms)
             .map_err(|(key, reason)| format!("{key} {reason}"))?;
+        let limits = match (raw.limits.cpu_fuel, defaults.cpu_fuel) {
+            (None, _) => limits,
+            (Some(_), None) => {
+                return Err("limits.cpu_fuel is set, but this berth meters no CPU: set [limits] cpu_fuel in berth.toml to enable CPU budgets".to_owned());
+            }
+            (Some(0), Some(_)) => return Err("limits.cpu_fuel must be positive".to_owned()),
+            (Some(fuel), Some(max)) if fuel > max => {
+                return Err(format!(
+                    "limits.cpu_fuel {fuel} is over this berth's budget of {max} (berth.toml [limits] cpu_fuel); a manifest may only lower it"
+                ));
+            }
+            (Some(fuel), Some(_)) => Limits {
+                cpu_fuel: Some(fuel),
+                ..limits
+            },
+        };
+        for name in raw.grants.env.iter().chain(&raw.grants.secrets) {
+            if !super::policy::valid_var_name(name) {
+                return Err(format!(
+                    "grants: {name:?} is not a valid variable name (ASCII letters, digits and _)"
+                ));
+            }
+        }
+        if let Some(name) = raw
+            .grants
+            .secrets
+            .iter()
+            .find(|s| raw.grants.env.contains(s))
+        {
+            return Err(format!(
+                "grants: {name:?} is both in grants.env and grants.secrets"
+            ));
+        }
         for dir in &raw.grants.dirs {
             if !dir.guest.starts_with('/') {
                 return Err(format!(
@@ -187,6 +245,7 @@ impl Manifest {
             limits,
             grants: Grants {
                 env: raw.grants.env,
+                secrets: raw.grants.secrets,
                 dirs: raw
                     .grants
                     .dirs
@@ -245,6 +304,27 @@ mod tests {
         assert!(Manifest::parse("[limits]\ndeadline_ms = 99999999", d).is_err());
         assert!(Manifest::parse("prefix = \"a b\"", d).is_err());
         assert!(Manifest::parse("[grants]\ndirs = [{host=\"/a\", guest=\"rel\"}]", d).is_err());
+    }
+
+    #[test]
+    fn cpu_fuel_only_lowers_an_enabled_budget() {
+        let off = Limits::default();
+        let err = Manifest::parse("[limits]\ncpu_fuel = 5", off).unwrap_err();
+        assert!(err.contains("limits.cpu_fuel"), "{err}");
+        let on = off.with_fuel(Some(100)).unwrap();
+        let m = Manifest::parse("[limits]\ncpu_fuel = 5", on).unwrap();
+        assert_eq!(m.limits.cpu_fuel, Some(5));
+        assert!(Manifest::parse("[limits]\ncpu_fuel = 500", on).is_err());
+        assert_eq!(Manifest::parse("", on).unwrap().limits.cpu_fuel, Some(100));
+    }
+
+    #[test]
+    fn secrets_are_names_apart_from_env() {
+        let d = Limits::default();
+        let m = Manifest::parse("[grants]\nsecrets = [\"TOKEN\"]", d).unwrap();
+        assert_eq!(m.grants.secrets, vec!["TOKEN"]);
+        assert!(Manifest::parse("[grants]\nsecrets = [\"A-B\"]", d).is_err());
+        assert!(Manifest::parse("[grants]\nsecrets = [\"A\"]\nenv = [\"A\"]", d).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod invoke;
 mod loader;
 mod manifest;
 mod mirror;
+mod policy;
 mod registry;
 mod reload;
 mod retire;
@@ -30,6 +31,7 @@ pub use invoke::CompletionRef;
 pub use loader::{Exports, Plugin, PromptInfo, discover};
 pub use manifest::{DirGrant, Grants, Limits, MAX_DEADLINE_MS, MAX_MEMORY_MB, Manifest};
 pub use mirror::MirroredParam;
+pub use policy::{Granted, SandboxPolicy, SecretSource, SecretValue, Secrets, valid_var_name};
 pub use registry::{PromptEntry, Registry, ToolEntry, match_template};
 pub use reload::{FileStamp, Reloaded};
 pub use surface::{ClientFeatures, InputAnswers, InputRequest, InputRequired, Outcome};
@@ -63,6 +65,10 @@ pub struct RuntimeOptions {
     pub max_result_bytes: usize,
     /// How much one call may log.
     pub log_budget: LogBudget,
+    /// The operator's cap on what manifests may grant (`[sandbox]`).
+    pub sandbox: SandboxPolicy,
+    /// Where secret values come from (`[secrets]`).
+    pub secrets: Secrets,
 }
 
 /// How much one call may log (to the client and the host log together);
@@ -94,6 +100,8 @@ impl Default for RuntimeOptions {
             cancel_grace: Duration::from_millis(250),
             max_result_bytes: 8 << 20,
             log_budget: LogBudget::default(),
+            sandbox: SandboxPolicy::default(),
+            secrets: Secrets::default(),
         }
     }
 }

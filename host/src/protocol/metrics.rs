@@ -23,6 +23,8 @@ pub enum Outcome {
     Deadline,
     /// Stopped at the memory limit.
     Memory,
+    /// Stopped at the CPU budget.
+    Cpu,
     /// The plugin trapped.
     Trap,
     /// The client cancelled.
@@ -39,6 +41,7 @@ impl Outcome {
             Self::ToolError => "tool_error",
             Self::Deadline => "deadline",
             Self::Memory => "memory",
+            Self::Cpu => "cpu",
             Self::Trap => "trap",
             Self::Cancelled => "cancelled",
             Self::Busy => "busy",

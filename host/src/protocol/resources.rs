@@ -108,7 +108,7 @@ pub(super) fn call_error(plugin: &str, method: &str, e: CallError) -> RpcError {
             tracing::error!(plugin, method, %detail, "plugin trapped");
             RpcError::Internal
         }
-        e @ (CallError::Deadline { .. } | CallError::Memory { .. }) => {
+        e @ (CallError::Deadline { .. } | CallError::Memory { .. } | CallError::Fuel { .. }) => {
             tracing::warn!(plugin, method, error = %e, "plugin call stopped at a limit");
             RpcError::Failed(format!("the plugin was stopped: {e}"))
         }

@@ -327,6 +327,7 @@ impl Server {
             Ok(_) => Outcome::Ok,
             Err(CallError::Deadline { .. }) => Outcome::Deadline,
             Err(CallError::Memory { .. }) => Outcome::Memory,
+            Err(CallError::Fuel { .. }) => Outcome::Cpu,
             Err(CallError::Trap { .. }) => Outcome::Trap,
             Err(CallError::Cancelled) => Outcome::Cancelled,
             Err(CallError::Busy { .. }) => Outcome::Busy,
@@ -347,6 +348,7 @@ impl Server {
             }
             CallError::Deadline { .. }
             | CallError::Memory { .. }
+            | CallError::Fuel { .. }
             | CallError::ResultTooLarge { .. } => {
                 tracing::warn!(plugin, tool, error = %e, "plugin call stopped at a limit");
             }
@@ -355,7 +357,7 @@ impl Server {
         let message = match e {
             CallError::InvalidParams(m) => format!("Invalid arguments: {m}"),
             CallError::Trap { .. } => format!("Internal error in tool {tool}."),
-            CallError::Deadline { .. } | CallError::Memory { .. } => {
+            CallError::Deadline { .. } | CallError::Memory { .. } | CallError::Fuel { .. } => {
                 format!("Tool {tool} was stopped: {e}.")
             }
             CallError::ResultTooLarge { .. } => format!("Tool {tool} failed: {e}."),

@@ -1,0 +1,94 @@
+//! The sandbox sections of `berth.toml`: `[secrets]` (where secret values
+//! come from) and `[sandbox]` (the operator's cap on what any manifest may
+//! grant). Resolved into the plugin runtime's [`SandboxPolicy`] and
+//! [`Secrets`]; every secret is read once here, so a missing or exposed
+//! one stops berth at start. Values are not kept here and never appear in
+//! an error.
+
+use super::{ConfigError, invalid};
+use crate::plugin::{SandboxPolicy, SecretSource, Secrets, valid_var_name};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One entry of `[secrets]`: `NAME = { env = "VAR" }` or
+/// `NAME = { file = "/run/secrets/name" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecret {
+    /// An environment variable of the berth process.
+    pub env: Option<String>,
+    /// A file readable by its owner only.
+    pub file: Option<PathBuf>,
+}
+
+/// `[sandbox]`. Outbound-network keys are to sit beside these.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSandbox {
+    /// Host directories a manifest may grant (with everything under them).
+    /// Unset: only read-only directories inside the plugin's own directory.
+    pub allow_dirs: Option<Vec<PathBuf>>,
+    /// Host environment variables a manifest may pass through (default:
+    /// none).
+    #[serde(default)]
+    pub allow_env: Vec<String>,
+}
+
+/// Checks both sections and reads every secret once.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the key (and the secret's name, never
+/// its value).
+pub(super) fn resolve(
+    sandbox: RawSandbox,
+    secrets: BTreeMap<String, RawSecret>,
+) -> Result<(SandboxPolicy, Secrets), ConfigError> {
+    for var in &sandbox.allow_env {
+        if !valid_var_name(var) {
+            return Err(invalid(
+                "sandbox.allow_env",
+                format!("{var:?} is not a variable name (ASCII letters, digits and _)"),
+            ));
+        }
+    }
+    if let Some(dirs) = &sandbox.allow_dirs
+        && let Some(dir) = dirs.iter().find(|d| !d.is_absolute())
+    {
+        return Err(invalid(
+            "sandbox.allow_dirs",
+            format!("{} must be an absolute path", dir.display()),
+        ));
+    }
+    let mut sources = BTreeMap::new();
+    for (name, raw) in secrets {
+        if !valid_var_name(&name) {
+            return Err(invalid(
+                "secrets",
+                format!("{name:?} is not a variable name (ASCII letters, digits and _)"),
+            ));
+        }
+        let source = match (raw.env, raw.file) {
+            (Some(var), None) => SecretSource::Env(var),
+            (None, Some(file)) => SecretSource::File(file),
+            _ => {
+                return Err(invalid(
+                    "secrets",
+                    format!("{name}: give exactly one of env = \"VAR\" or file = \"/path\""),
+                ));
+            }
+        };
+        source
+            .read()
+            .map_err(|reason| invalid("secrets", format!("{name}: {reason}")))?;
+        sources.insert(name, source);
+    }
+    Ok((
+        SandboxPolicy {
+            allow_dirs: sandbox.allow_dirs,
+            allow_env: sandbox.allow_env,
+        },
+        Arc::new(sources),
+    ))
+}
