@@ -243,38 +243,6 @@ pub fn lagged_notice(missed: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_changes_become_the_notifications_each_listener_asked_for() {
-        let changed = Lists {
-            tools: false,
-            resources: true,
-            prompts: true,
-        };
-        let methods = |wanted| {
-            list_notices(changed, wanted)
-                .into_iter()
-                .map(|(m, _)| m)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            methods(Lists::all()),
-            [
-                "notifications/prompts/list_changed",
-                "notifications/resources/list_changed"
-            ]
-        );
-        let only_tools = Lists {
-            tools: true,
-            ..Lists::default()
-        };
-        assert!(methods(only_tools).is_empty());
-    }
-}
-
 /// Most resources one legacy session may subscribe to.
 const MAX_SUBSCRIPTIONS: usize = 1000;
 
@@ -307,4 +275,36 @@ pub(super) fn subscribe(
         None => Ok(()),
     })?;
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_changes_become_the_notifications_each_listener_asked_for() {
+        let changed = Lists {
+            tools: false,
+            resources: true,
+            prompts: true,
+        };
+        let methods = |wanted| {
+            list_notices(changed, wanted)
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            methods(Lists::all()),
+            [
+                "notifications/prompts/list_changed",
+                "notifications/resources/list_changed"
+            ]
+        );
+        let only_tools = Lists {
+            tools: true,
+            ..Lists::default()
+        };
+        assert!(methods(only_tools).is_empty());
+    }
 }
