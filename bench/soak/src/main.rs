@@ -15,6 +15,11 @@
 //! (serve `plugins/dist` and `plugins/dist/fixtures`). It prints both
 //! phases (calls, errors, median, p99) and a `RESULT` line with the p99
 //! ratio. Bounded: it stops after 2 × `--secs` plus set-up.
+//!
+//! `--deadline-probe N` instead makes N sequential calls of `slow_work`
+//! that sleep 10 s in one host call, against a berth whose deadline is
+//! shorter (e.g. `[limits] deadline_ms = 500`), and prints how long each
+//! took to come back with its deadline error.
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -33,6 +38,7 @@ struct Args {
     abandoned_per_sec: u64,
     slowloris: usize,
     misbehaving_per_sec: u64,
+    deadline_probe: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -45,6 +51,7 @@ fn parse_args() -> Result<Args> {
         abandoned_per_sec: 64,
         slowloris: 300,
         misbehaving_per_sec: 6,
+        deadline_probe: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +63,7 @@ fn parse_args() -> Result<Args> {
             "--abandoned-per-sec" => args.abandoned_per_sec = value()?.parse()?,
             "--slowloris" => args.slowloris = value()?.parse()?,
             "--misbehaving-per-sec" => args.misbehaving_per_sec = value()?.parse()?,
+            "--deadline-probe" => args.deadline_probe = value()?.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -341,9 +349,54 @@ async fn hostile(args: Arc<Args>, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -
     Ok(())
 }
 
+/// Calls that block in a host call past their deadline: how long each
+/// takes to come back.
+async fn deadline_probe(args: &Args) -> Result<()> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "slow_work", "arguments": {"steps": 1, "step_ms": 10000}, "_meta": modern_meta()}})
+    .to_string();
+    let req = request(
+        args,
+        &[
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", "slow_work"),
+        ],
+        &body,
+        true,
+    );
+    let mut tcp = TcpStream::connect(args.addr).await?;
+    tcp.set_nodelay(true)?;
+    let mut buf = Vec::new();
+    let mut took = Vec::new();
+    for _ in 0..args.deadline_probe {
+        let started = Instant::now();
+        tcp.write_all(&req).await?;
+        let (status, _, body) = response(&mut tcp, &mut buf).await?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        anyhow::ensure!(
+            status == 200 && body.contains("time limit"),
+            "expected a deadline error, got {status}: {body}"
+        );
+        took.push(ms);
+    }
+    took.sort_by(f64::total_cmp);
+    let n = took.len();
+    println!(
+        "RESULT mode=deadline calls={n} min_ms={:.1} median_ms={:.1} max_ms={:.1}",
+        took[0],
+        took[n / 2],
+        took[n - 1]
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Arc::new(parse_args()?);
+    if args.deadline_probe > 0 {
+        return deadline_probe(&args).await;
+    }
     // Warm up (compiled code, connections), then measure alone.
     let warm = Arc::new(Args {
         secs: 2,
