@@ -50,6 +50,8 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod input;
 pub mod kv;
 pub mod log;
