@@ -431,3 +431,85 @@ impl Body for Capped {
         self.done || self.incoming.is_end_stream()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+
+    fn request(url: &str) -> http::Request<WasiBody> {
+        let body = http_body_util::Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        http::Request::get(url).body(body).unwrap()
+    }
+
+    fn outbound(grants: &[&str], allow_private: &[&str]) -> Outbound {
+        let rules = HttpRules {
+            grants: grants
+                .iter()
+                .map(|g| HostPattern::parse(g).unwrap())
+                .collect(),
+            allow_private: allow_private
+                .iter()
+                .map(|n| IpNet::parse(n).unwrap())
+                .collect(),
+            allow_plain_http: true,
+            max_body: 1 << 20,
+        };
+        Outbound::new(Arc::new(rules), Arc::from("test"))
+    }
+
+    async fn send(o: &mut Outbound, url: &str) -> Result<u16, Error> {
+        let fut = o.send_request(request(url), None, Box::new(async { Ok(()) }));
+        Pin::from(fut).await.map(|(r, _)| r.status().as_u16())
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_inward_is_refused_before_connecting() {
+        let mut o = outbound(&["localhost:9"], &[]);
+        let e = send(&mut o, "http://localhost:9/").await.unwrap_err();
+        assert!(matches!(e, Error::DestinationIpProhibited), "{e}");
+        let e = send(&mut o, "http://localhost:10/").await.unwrap_err();
+        assert!(matches!(e, Error::HttpRequestDenied), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_call_has_a_bounded_number_of_requests_in_flight() {
+        // A server that accepts and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        let grant = format!("127.0.0.1:{port}");
+        let mut o = outbound(&[&grant], &["127.0.0.1"]);
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut pending = Vec::new();
+        for _ in 0..MAX_IN_FLIGHT {
+            let fut = o.send_request(request(&url), None, Box::new(async { Ok(()) }));
+            pending.push(tokio::spawn(Pin::from(fut)));
+        }
+        let e = send(&mut o, &url).await.unwrap_err();
+        assert!(matches!(e, Error::ConnectionLimitReached), "{e}");
+        // Once one is given up, there is room again (it too waits, so it is
+        // only started).
+        let given_up = pending.pop().unwrap();
+        given_up.abort();
+        assert!(given_up.await.is_err_and(|e| e.is_cancelled()));
+        let fut = o.send_request(request(&url), None, Box::new(async { Ok(()) }));
+        let again = tokio::spawn(Pin::from(fut));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !again.is_finished(),
+            "the request after a slot freed was refused"
+        );
+        again.abort();
+        for p in pending {
+            p.abort();
+        }
+    }
+}
