@@ -5,10 +5,14 @@
 //! - `hello`: `tools/call` of `hello` (the cost of any call);
 //! - `fetch`: `tools/call` of the `fetch` example for the same URL (the
 //!   call, plus berth's policy check, DNS-free connect to the checked
-//!   address, wasi-http and the guest's client).
+//!   address, wasi-http and the guest's client);
+//! - `refused`: the same call for a port not granted (the call, the
+//!   guest's work and the policy check; nothing sent).
 //!
-//! The overhead per outgoing request is `fetch - hello`; the figure is
-//! its ratio to `native` (goal: at most 1.3). In process, no transport.
+//! The figure: the request's share of a `fetch` call, `fetch - refused`
+//! (wasi-http, connect, request, body), as a ratio to `native` (goal: at
+//! most 1.3); `fetch - hello` is shown too (it also counts the guest's
+//! larger instance and its argument handling). In process, no transport.
 //! Run with `cargo bench -p berth --bench http_out [-- <samples>]`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -114,11 +118,13 @@ async fn run(dist: &Path, samples: usize) {
     server.handle(&conn, &init.to_string(), &out).await.unwrap();
     let url = format!("http://127.0.0.1:{port}/hello");
     let fetch = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fetch_get","arguments":{"url":url}}}).to_string();
+    let refused = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fetch_get","arguments":{"url":format!("http://127.0.0.1:{}/hello", port.wrapping_add(1))}}}).to_string();
     let hello = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"}}}).to_string();
     let warm = samples / 10 + 1;
     let mut native = Vec::new();
     let mut hellos = Vec::new();
     let mut fetches = Vec::new();
+    let mut refusals = Vec::new();
     // Interleaved, so drift on a shared machine affects all three alike.
     for i in 0..warm + samples {
         let t = Instant::now();
@@ -132,18 +138,34 @@ async fn run(dist: &Path, samples: usize) {
         let r = server.handle(&conn, &fetch, &out).await.unwrap();
         let f = t.elapsed().as_secs_f64() * 1e6;
         assert!(r.contains("hello from the bench server"), "{r}");
+        let t = Instant::now();
+        let r = server.handle(&conn, &refused, &out).await.unwrap();
+        let d = t.elapsed().as_secs_f64() * 1e6;
+        assert!(r.contains("HttpRequestDenied"), "{r}");
         if i >= warm {
+            refusals.push(d);
             native.push(n);
             hellos.push(h);
             fetches.push(f);
         }
     }
-    let (n, h, f) = (median(native), median(hellos), median(fetches));
+    let (n, h, f, d) = (
+        median(native),
+        median(hellos),
+        median(fetches),
+        median(refusals),
+    );
     println!("native GET (new connection)       median {n:>9.1} µs");
     println!("tools/call hello                  median {h:>9.1} µs");
     println!("tools/call fetch (one GET)        median {f:>9.1} µs");
+    println!("tools/call fetch (refused)        median {d:>9.1} µs");
     println!(
-        "outgoing request in berth (fetch - hello) {:>9.1} µs = {:.2}x native ({samples} samples)",
+        "outgoing request in berth (fetch - refused) {:>9.1} µs = {:.2}x native",
+        f - d,
+        (f - d) / n
+    );
+    println!(
+        "fetch - hello                               {:>9.1} µs = {:.2}x native ({samples} samples)",
         f - h,
         (f - h) / n
     );

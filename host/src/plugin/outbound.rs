@@ -223,12 +223,29 @@ impl Job {
         )
         .await
         .map_err(|_| Error::ConnectionTimeout)??;
-        let conn = AbortOnDrop(tokio::spawn(conn));
         // The request line carries the path only (no proxy in between).
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
         let first_byte = Self::limit(options.first_byte_timeout, FIRST_BYTE_TIMEOUT);
-        let response = tokio::time::timeout(first_byte, sender.send_request(request))
+        // The connection is driven here until the response head arrives,
+        // then by wasi-http's task for the body (no task of our own).
+        let mut conn = Box::pin(conn);
+        let mut ended: Option<Result<(), hyper::Error>> = None;
+        let send = sender.send_request(request);
+        tokio::pin!(send);
+        let head = std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = send.as_mut().poll(cx) {
+                return Poll::Ready(r);
+            }
+            if ended.is_none()
+                && let Poll::Ready(r) = conn.as_mut().poll(cx)
+            {
+                ended = Some(r);
+                return send.as_mut().poll(cx);
+            }
+            Poll::Pending
+        });
+        let response = tokio::time::timeout(first_byte, head)
             .await
             .map_err(|_| Error::HttpResponseTimeout)??;
         let between = Self::limit(options.between_bytes_timeout, BETWEEN_BYTES_TIMEOUT);
@@ -247,10 +264,9 @@ impl Job {
             .boxed_unsync()
         });
         let io = async move {
-            let mut conn = conn;
-            match (&mut conn.0).await {
-                Ok(Ok(())) | Err(_) => Ok(()),
-                Ok(Err(e)) => Err(Error::from(e)),
+            match ended {
+                Some(r) => r.map_err(Error::from),
+                None => conn.await.map_err(Error::from),
             }
         };
         Ok((response, Box::new(io)))
@@ -353,15 +369,6 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
         })
         .clone()
         .map_err(|e| Error::InternalError(Some(format!("TLS configuration: {e}"))))
-}
-
-/// Aborts the connection task when the response (or the call) is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// A response body with the cap and the between-bytes timeout; holds the request's in-flight permit.
