@@ -202,11 +202,16 @@ async fn an_ungranted_port_or_host_is_refused_and_nothing_is_sent() {
             r.stderr
         );
         assert!(
-            r.stderr.contains("plugin=fetch") || r.stderr.contains("fetch"),
+            r.stderr.contains("plugin=\"fetch\" tool=\"get\""),
             "{}",
             r.stderr
         );
-        assert!(r.stderr.contains("get"), "{}", r.stderr);
+        let target = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        assert!(
+            r.stderr.contains(&format!("target={target}")),
+            "{target}: {}",
+            r.stderr
+        );
     }
     assert_eq!(
         server.connections(),
