@@ -23,7 +23,7 @@
 //! berth_plugin::tools![tool("greet", "Greets someone by name", greet)];
 //! ```
 //!
-//! With the `http` feature, [`http`] is a small client for outgoing HTTP
+//! With the `http` feature, `berth_plugin::http` is a small client for outgoing HTTP
 //! (`wasi:http`), to the hosts the plugin's manifest grants.
 //!
 //! This crate owns the guest side of the contract only; it must not depend
