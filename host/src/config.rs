@@ -195,6 +195,8 @@ pub struct RawLimits {
     pub max_log_kb: Option<u64>,
     /// CPU budget per call, wasmtime fuel units (unset: unmetered).
     pub cpu_fuel: Option<u64>,
+    /// Largest HTTP response body a plugin may receive, KiB.
+    pub max_http_response_kb: Option<u64>,
 }
 
 /// `[state]`
@@ -321,6 +323,13 @@ impl RawConfig {
             return Err(invalid(
                 "limits.max_result_kb",
                 format!("{max_result_kb} is not 1..=1048576"),
+            ));
+        }
+        let max_http_response_kb = self.limits.max_http_response_kb.unwrap_or(8 << 10);
+        if !(1..=(1 << 20)).contains(&max_http_response_kb) {
+            return Err(invalid(
+                "limits.max_http_response_kb",
+                format!("{max_http_response_kb} is not 1..=1048576"),
             ));
         }
         let log_budget = crate::plugin::LogBudget {
@@ -502,6 +511,7 @@ impl RawConfig {
                 log_budget,
                 sandbox,
                 secrets,
+                max_http_response_bytes: (max_http_response_kb as usize) << 10,
             },
             kv,
             handles,

@@ -385,7 +385,7 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
         "plugin": plugin.name(),
         "path": plugin.path(),
         "exports": exports,
-        "imports": import_groups(&plugin),
+        "imports": import_groups(&plugin, &config.runtime.sandbox),
         "prefix": plugin.prefix(),
         "limits": {
             "memoryMb": m.limits.memory_bytes >> 20,
@@ -396,16 +396,22 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
             "env": m.grants.env,
             "secrets": m.grants.secrets,
             "dirs": dirs(&m.grants.dirs),
+            "http": hosts(&m.grants.http),
         },
         "granted": {
             "env": g.env_names(),
             "secrets": g.secret_names(),
             "dirs": dirs(g.dirs()),
+            "http": hosts(g.http()),
         },
         "tools": tools,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+fn hosts(patterns: &[berth::plugin::HostPattern]) -> Vec<String> {
+    patterns.iter().map(ToString::to_string).collect()
 }
 
 fn dirs(dirs: &[berth::plugin::DirGrant]) -> Vec<Value> {
@@ -417,7 +423,10 @@ fn dirs(dirs: &[berth::plugin::DirGrant]) -> Vec<Value> {
 /// The component's imports grouped by interface (WASI by package), each
 /// group once, with what this berth gives it under the current berth.toml.
 /// Names only: never a secret's value.
-fn import_groups(plugin: &berth::plugin::Plugin) -> Vec<Value> {
+fn import_groups(
+    plugin: &berth::plugin::Plugin,
+    sandbox: &berth::plugin::SandboxPolicy,
+) -> Vec<Value> {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for import in plugin.imports() {
         let unversioned = import.split('@').next().unwrap_or(import);
@@ -461,7 +470,27 @@ fn import_groups(plugin: &berth::plugin::Plugin) -> Vec<Value> {
                     )
                 }
                 "wasi:sockets" => "denied: berth grants no network access (every socket call fails)".to_owned(),
-                "wasi:http" => "not provided by berth".to_owned(),
+                "wasi:http" if granted.http().is_empty() => {
+                    "no hosts granted: every request is refused".to_owned()
+                }
+                "wasi:http" => {
+                    let scheme = if sandbox.allow_plain_http {
+                        "https or plain http"
+                    } else {
+                        "https only"
+                    };
+                    let private = if sandbox.allow_private_hosts.is_empty() {
+                        "no private addresses".to_owned()
+                    } else {
+                        let nets: Vec<String> =
+                            sandbox.allow_private_hosts.iter().map(ToString::to_string).collect();
+                        format!("private addresses only in {}", nets.join(", "))
+                    };
+                    format!(
+                        "outgoing requests to granted hosts: {} ({scheme}; {private})",
+                        hosts(granted.http()).join(", ")
+                    )
+                }
                 "wasi:clocks" => "provided: wall and monotonic clocks".to_owned(),
                 "wasi:random" => "provided: random numbers".to_owned(),
                 "wasi:io" => "provided: streams and polling".to_owned(),

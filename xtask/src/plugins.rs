@@ -18,6 +18,8 @@ pub const CONFORMANCE: &str = "conformance";
 /// Plugins built with the SDK's `full` feature (resources, prompts,
 /// completion as well as tools).
 pub const FULL: &[&str] = &["conformance", "notes"];
+/// Plugins built with the SDK's `http` feature (the wasi:http client).
+pub const HTTP: &[&str] = &["fetch"];
 /// Plugins that misbehave on purpose, for tests.
 pub const FIXTURES: &[&str] = &[
     "loop",
@@ -32,8 +34,8 @@ pub const FIXTURES: &[&str] = &[
 /// directory `plugins/dist/<name>` with its manifest and the `data`
 /// directory the manifest grants (copied from `plugins/examples/<name>`),
 /// so `berth serve --plugins plugins/dist/<name>` works with no setup and
-/// the quick start's directory stays as it is.
-pub const GRANTED_EXAMPLES: &[&str] = &["files"];
+/// the quick start's directory stays as it is. (`fetch` has no `data`.)
+pub const GRANTED_EXAMPLES: &[&str] = &["files", "fetch"];
 
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
 /// `~/.cache/berth/plugins-target` (shared by clones, like the host's), else
@@ -88,16 +90,20 @@ fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
     let plugins = root.join("plugins");
     let target = target_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    // Plugins that serve more than tools enable the SDK's `full` feature;
-    // built together with the others, cargo would enable it for all of
-    // them (features unify within one build), so they build on their own.
+    // Plugins that serve more than tools enable the SDK's `full` feature,
+    // and `fetch` its `http` feature; built together with the others, cargo
+    // would enable them for all (features unify within one build), so each
+    // group builds on its own.
     let mut tools_only = vec!["--workspace".to_owned()];
     let mut full = Vec::new();
-    for name in FULL {
-        tools_only.extend(["--exclude".to_owned(), (*name).to_owned()]);
-        full.extend(["-p".to_owned(), (*name).to_owned()]);
+    let mut http = Vec::new();
+    for (group, names) in [(&mut full, FULL), (&mut http, HTTP)] {
+        for name in names {
+            tools_only.extend(["--exclude".to_owned(), (*name).to_owned()]);
+            group.extend(["-p".to_owned(), (*name).to_owned()]);
+        }
     }
-    for packages in [tools_only, full] {
+    for packages in [tools_only, full, http] {
         let status = Command::new(&cargo)
             .current_dir(&plugins)
             .args([
@@ -161,7 +167,9 @@ fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
             source.join(format!("{name}.toml")),
             own.join(format!("{name}.toml")),
         )?;
-        copy_tree(&source.join("data"), &own.join("data"))?;
+        if source.join("data").is_dir() {
+            copy_tree(&source.join("data"), &own.join("data"))?;
+        }
     }
     for name in FIXTURES {
         copy(

@@ -6,7 +6,7 @@
 //! an error.
 
 use super::{ConfigError, invalid};
-use crate::plugin::{SandboxPolicy, SecretSource, Secrets, valid_var_name};
+use crate::plugin::{IpNet, SandboxPolicy, SecretSource, Secrets, valid_var_name};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub struct RawSecret {
     pub file: Option<PathBuf>,
 }
 
-/// `[sandbox]`. Outbound-network keys are to sit beside these.
+/// `[sandbox]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSandbox {
@@ -34,6 +34,13 @@ pub struct RawSandbox {
     /// none).
     #[serde(default)]
     pub allow_env: Vec<String>,
+    /// Private and special addresses (IPs or CIDR ranges) that granted
+    /// outbound HTTP may reach (default: none).
+    #[serde(default)]
+    pub allow_private_hosts: Vec<String>,
+    /// Whether plain `http://` is allowed (default: false).
+    #[serde(default)]
+    pub allow_plain_http: bool,
 }
 
 /// Checks both sections and reads every secret once.
@@ -61,6 +68,11 @@ pub(super) fn resolve(
             format!("{} must be an absolute path", dir.display()),
         ));
     }
+    let allow_private_hosts = sandbox
+        .allow_private_hosts
+        .iter()
+        .map(|h| IpNet::parse(h).map_err(|e| invalid("sandbox.allow_private_hosts", e)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut sources = BTreeMap::new();
     for (name, raw) in secrets {
         if !valid_var_name(&name) {
@@ -88,7 +100,34 @@ pub(super) fn resolve(
         SandboxPolicy {
             allow_dirs: sandbox.allow_dirs,
             allow_env: sandbox.allow_env,
+            allow_private_hosts,
+            allow_plain_http: sandbox.allow_plain_http,
         },
         Arc::new(sources),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox(text: &str) -> Result<SandboxPolicy, ConfigError> {
+        let raw: RawSandbox =
+            toml::from_str(text).map_err(|e| invalid("sandbox", e.to_string()))?;
+        resolve(raw, BTreeMap::new()).map(|(policy, _)| policy)
+    }
+
+    #[test]
+    fn outbound_network_keys_parse_and_are_checked() {
+        let p = sandbox(
+            "allow_private_hosts = [\"127.0.0.1\", \"10.0.0.0/8\"]\nallow_plain_http = true",
+        )
+        .unwrap();
+        assert_eq!(p.allow_private_hosts.len(), 2);
+        assert!(p.allow_plain_http);
+        let d = sandbox("").unwrap();
+        assert!(d.allow_private_hosts.is_empty() && !d.allow_plain_http);
+        let e = sandbox("allow_private_hosts = [\"10.0.0.0/99\"]").unwrap_err();
+        assert!(e.to_string().contains("sandbox.allow_private_hosts"), "{e}");
+    }
 }

@@ -5,6 +5,7 @@ use super::RuntimeOptions;
 use super::bindings::Plugin as PluginWorld;
 use super::error::RuntimeError;
 use super::host::{CallState, MemoryLimiter, StoreData};
+use super::outbound::{HttpRules, Outbound};
 use super::retire::Retired;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,14 +82,24 @@ pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
 }
 
 /// The linker every plugin is instantiated with: WASI p2 (capabilities
-/// come from each store's `WasiCtx`) and berth's `context`.
+/// come from each store's `WasiCtx`), `wasi:http` and berth's `context`.
 pub(crate) fn linker(engine: &Engine) -> Result<Linker<StoreData>, RuntimeError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(|e| RuntimeError::Link(e.to_string()))?;
+    // Always linked, so components that import it load; every request is
+    // checked by `outbound` (denied unless the manifest grants the host).
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(|e| RuntimeError::Link(e.to_string()))?;
     PluginWorld::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
         .map_err(|e| RuntimeError::Link(e.to_string()))?;
     Ok(linker)
+}
+
+/// The rules of a plugin granted no hosts: every request is refused.
+fn no_http() -> Arc<HttpRules> {
+    static NONE: std::sync::OnceLock<Arc<HttpRules>> = std::sync::OnceLock::new();
+    NONE.get_or_init(|| Arc::new(HttpRules::default())).clone()
 }
 
 /// Advances the engine's epoch, and drops retired stores left waiting,
@@ -175,7 +186,20 @@ pub(crate) fn store(
         wasi.preopened_dir(&dir.host, &dir.guest, perms)
             .map_err(|e| format!("cannot open granted directory {}: {e}", dir.host.display()))?;
     }
+    let deadline = Instant::now() + limits.deadline;
+    let rules = if plugin.granted.http.is_empty() {
+        no_http()
+    } else {
+        Arc::new(HttpRules {
+            grants: plugin.granted.http.clone(),
+            allow_private: runtime.options.sandbox.allow_private_hosts.clone(),
+            allow_plain_http: runtime.options.sandbox.allow_plain_http,
+            max_body: runtime.options.max_http_response_bytes,
+        })
+    };
     let data = StoreData {
+        http: wasmtime_wasi_http::WasiHttpCtx::new(),
+        outbound: Outbound::new(rules, plugin.name.clone()),
         wasi: wasi.build(),
         table: wasmtime::component::ResourceTable::new(),
         limiter: MemoryLimiter {
@@ -183,7 +207,7 @@ pub(crate) fn store(
             hit: false,
             peak: 0,
         },
-        deadline: Instant::now() + limits.deadline,
+        deadline,
         deadline_hit: false,
         plugin: plugin.name.clone(),
         kv: runtime.kv.clone(),

@@ -1,6 +1,7 @@
 //! The per-call store data and the host side of `berth:plugin/context`.
 //!
 //! Everything a plugin can reach goes through here: WASI (deny by default),
+//! `wasi:http` (through the hooks of `outbound`),
 //! the memory limiter, the deadline, and the `context` imports, each of
 //! which acts on the request the call belongs to.
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// Most bytes of a log message or progress message passed on.
 const MAX_MESSAGE_BYTES: usize = 16 * 1024;
@@ -116,6 +118,10 @@ pub(crate) struct StoreData {
     /// Whether this call tried to announce a URI it does not own (said
     /// once in the log).
     pub(crate) announced_foreign: bool,
+    /// `wasi:http` state.
+    pub(crate) http: WasiHttpCtx,
+    /// berth's `wasi:http` hooks: the grants and limits of outbound HTTP.
+    pub(crate) outbound: super::outbound::Outbound,
 }
 
 impl WasiView for StoreData {
@@ -123,6 +129,16 @@ impl WasiView for StoreData {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreData {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

@@ -95,6 +95,9 @@ impl PluginHost {
         };
         let (mut store, output) = engine::store(&self.runtime, plugin, Some(call))
             .map_err(|detail| CallError::Trap { detail })?;
+        if let Op::Tool { entry, .. } = &op {
+            store.data_mut().outbound.tool = Some(std::sync::Arc::from(entry.info.name.as_str()));
+        }
         let grace = self.runtime.options.cancel_grace;
         // The epoch deadline stops wasm code; a plugin waiting inside a
         // host call (a sleep, a poll) is stopped here, at the same deadline.

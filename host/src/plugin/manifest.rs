@@ -97,6 +97,8 @@ pub struct Grants {
     /// Secrets (defined in berth.toml `[secrets]`), read by the plugin as
     /// environment variables of these names.
     pub secrets: Vec<String>,
+    /// Hosts (and ports) the plugin may send HTTP requests to.
+    pub http: Vec<super::netrule::HostPattern>,
 }
 
 /// A validated manifest.
@@ -138,6 +140,8 @@ struct RawGrants {
     dirs: Vec<RawDir>,
     #[serde(default)]
     secrets: Vec<String>,
+    #[serde(default)]
+    http: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -240,10 +244,17 @@ impl Manifest {
                 ));
             }
         }
+        let http = raw
+            .grants
+            .http
+            .iter()
+            .map(|p| super::netrule::HostPattern::parse(p).map_err(|e| format!("grants.http: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             prefix: raw.prefix,
             limits,
             grants: Grants {
+                http,
                 env: raw.grants.env,
                 secrets: raw.grants.secrets,
                 dirs: raw
@@ -325,6 +336,14 @@ mod tests {
         assert_eq!(m.grants.secrets, vec!["TOKEN"]);
         assert!(Manifest::parse("[grants]\nsecrets = [\"A-B\"]", d).is_err());
         assert!(Manifest::parse("[grants]\nsecrets = [\"A\"]\nenv = [\"A\"]", d).is_err());
+        let m = Manifest::parse(
+            "[grants]\nhttp = [\"api.github.com\", \"*.example.org:8443\"]",
+            d,
+        )
+        .unwrap();
+        assert_eq!(m.grants.http.len(), 2);
+        let e = Manifest::parse("[grants]\nhttp = [\"https://x.org\"]", d).unwrap_err();
+        assert!(e.contains("grants.http"), "{e}");
     }
 
     #[test]

@@ -18,6 +18,8 @@ mod invoke;
 mod loader;
 mod manifest;
 mod mirror;
+mod netrule;
+mod outbound;
 mod policy;
 mod registry;
 mod reload;
@@ -31,6 +33,7 @@ pub use invoke::CompletionRef;
 pub use loader::{Exports, Plugin, PromptInfo, discover};
 pub use manifest::{DirGrant, Grants, Limits, MAX_DEADLINE_MS, MAX_MEMORY_MB, Manifest};
 pub use mirror::MirroredParam;
+pub use netrule::{HostPattern, IpNet};
 pub use policy::{Granted, SandboxPolicy, SecretSource, SecretValue, Secrets, valid_var_name};
 pub use registry::{PromptEntry, Registry, ToolEntry, match_template};
 pub use reload::{FileStamp, Reloaded};
@@ -69,6 +72,9 @@ pub struct RuntimeOptions {
     pub sandbox: SandboxPolicy,
     /// Where secret values come from (`[secrets]`).
     pub secrets: Secrets,
+    /// Largest HTTP response body a plugin may receive, bytes; the body
+    /// stream ends with an error once over.
+    pub max_http_response_bytes: usize,
 }
 
 /// How much one call may log (to the client and the host log together);
@@ -102,6 +108,7 @@ impl Default for RuntimeOptions {
             log_budget: LogBudget::default(),
             sandbox: SandboxPolicy::default(),
             secrets: Secrets::default(),
+            max_http_response_bytes: 8 << 20,
         }
     }
 }

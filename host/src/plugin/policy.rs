@@ -7,6 +7,7 @@
 //! and appear in no error message.
 
 use super::manifest::{DirGrant, Manifest};
+use super::netrule::{HostPattern, IpNet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -105,6 +106,19 @@ pub struct SandboxPolicy {
     /// Host environment variables a manifest may pass through. Empty (the
     /// default): none.
     pub allow_env: Vec<String>,
+    /// Private and special addresses (loopback, RFC 1918, link-local, …)
+    /// that granted HTTP may reach. Empty (the default): none.
+    pub allow_private_hosts: Vec<IpNet>,
+    /// Whether plain `http://` is allowed (default: https only).
+    pub allow_plain_http: bool,
+}
+
+impl SandboxPolicy {
+    /// Why `ip` may not be reached over HTTP under this policy, or `None`.
+    pub fn refuses(&self, ip: std::net::IpAddr) -> Option<&'static str> {
+        let why = super::netrule::internal(ip)?;
+        (!self.allow_private_hosts.iter().any(|n| n.contains(ip))).then_some(why)
+    }
 }
 
 /// What a plugin's sandbox gets, after the policy: the manifest's grants
@@ -116,6 +130,8 @@ pub struct Granted {
     pub(crate) env: Vec<(String, EnvValue)>,
     /// Directories, host paths canonical.
     pub(crate) dirs: Vec<DirGrant>,
+    /// Hosts the plugin may send HTTP requests to.
+    pub(crate) http: Vec<HostPattern>,
 }
 
 /// A value in a plugin's environment.
@@ -159,6 +175,11 @@ impl Granted {
     pub fn dirs(&self) -> &[DirGrant] {
         &self.dirs
     }
+
+    /// The hosts granted for outbound HTTP.
+    pub fn http(&self) -> &[HostPattern] {
+        &self.http
+    }
 }
 
 /// Checks `manifest`'s grants against the operator's `policy` and
@@ -200,6 +221,16 @@ pub fn resolve(
     }
     for dir in &manifest.grants.dirs {
         granted.dirs.push(resolve_dir(dir, manifest_dir, policy)?);
+    }
+    for pattern in &manifest.grants.http {
+        if let Some(ip) = pattern.ip()
+            && let Some(why) = policy.refuses(ip)
+        {
+            return Err(format!(
+                "grants.http: {pattern} is a {why} address, which this berth's policy does not allow (berth.toml [sandbox] allow_private_hosts)"
+            ));
+        }
+        granted.http.push(pattern.clone());
     }
     Ok(granted)
 }
@@ -271,8 +302,27 @@ mod tests {
         let g = Granted {
             env: vec![("K".to_owned(), EnvValue::Secret(v))],
             dirs: Vec::new(),
+            http: Vec::new(),
         };
         assert!(!format!("{g:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_literal_private_address_needs_the_operators_allowance() {
+        let m =
+            Manifest::parse("[grants]\nhttp = [\"127.0.0.1:8080\"]", Default::default()).unwrap();
+        let dir = Path::new(".");
+        let e = resolve(&m, dir, &SandboxPolicy::default(), &BTreeMap::new()).unwrap_err();
+        assert!(
+            e.contains("grants.http") && e.contains("allow_private_hosts"),
+            "{e}"
+        );
+        let policy = SandboxPolicy {
+            allow_private_hosts: vec![IpNet::parse("127.0.0.0/8").unwrap()],
+            ..SandboxPolicy::default()
+        };
+        let g = resolve(&m, dir, &policy, &BTreeMap::new()).unwrap();
+        assert_eq!(g.http().len(), 1);
     }
 
     #[test]

@@ -154,6 +154,8 @@ mod tests {
             changes: tokio::sync::broadcast::channel(1).0,
             registry: super::super::SharedRegistry::default(),
             announced_foreign: false,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            outbound: crate::plugin::outbound::Outbound::new(Arc::default(), Arc::from("test")),
         };
         Store::new(engine, data)
     }

@@ -23,6 +23,9 @@
 //! berth_plugin::tools![tool("greet", "Greets someone by name", greet)];
 //! ```
 //!
+//! With the `http` feature, `berth_plugin::http` is a small client for outgoing HTTP
+//! (`wasi:http`), to the hosts the plugin's manifest grants.
+//!
 //! This crate owns the guest side of the contract only; it must not depend
 //! on anything of the host.
 
@@ -50,6 +53,8 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod input;
 pub mod kv;
 pub mod log;
