@@ -16,6 +16,10 @@
 //! phases (calls, errors, median, p99) and a `RESULT` line with the p99
 //! ratio. Bounded: it stops after 2 × `--secs` plus set-up.
 //!
+//! `--healthy-key K` and `--hostile-key K` send `Authorization: Bearer K`
+//! (serve berth with both keys in `[[auth.api_keys]]`, as two users), so
+//! the two loads are two principals, as they would be in production.
+//!
 //! `--deadline-probe N` instead makes N sequential calls of `slow_work`
 //! that sleep 10 s in one host call, against a berth whose deadline is
 //! shorter (e.g. `[limits] deadline_ms = 500`), and prints how long each
@@ -39,6 +43,8 @@ struct Args {
     slowloris: usize,
     misbehaving_per_sec: u64,
     deadline_probe: usize,
+    healthy_auth: Option<String>,
+    hostile_auth: Option<String>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -52,6 +58,8 @@ fn parse_args() -> Result<Args> {
         slowloris: 300,
         misbehaving_per_sec: 6,
         deadline_probe: 0,
+        healthy_auth: None,
+        hostile_auth: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,6 +72,8 @@ fn parse_args() -> Result<Args> {
             "--slowloris" => args.slowloris = value()?.parse()?,
             "--misbehaving-per-sec" => args.misbehaving_per_sec = value()?.parse()?,
             "--deadline-probe" => args.deadline_probe = value()?.parse()?,
+            "--healthy-key" => args.healthy_auth = Some(format!("Bearer {}", value()?)),
+            "--hostile-key" => args.hostile_auth = Some(format!("Bearer {}", value()?)),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -157,16 +167,15 @@ async fn healthy(args: Arc<Args>) -> Result<Phase> {
             let body = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
                 "params": {"name": "hello_greet", "arguments": {"name": "soak"}, "_meta": modern_meta()}})
             .to_string();
-            let req = request(
-                &args,
-                &[
-                    ("MCP-Protocol-Version", "2026-07-28"),
-                    ("Mcp-Method", "tools/call"),
-                    ("Mcp-Name", "hello_greet"),
-                ],
-                &body,
-                true,
-            );
+            let mut headers = vec![
+                ("MCP-Protocol-Version", "2026-07-28"),
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "hello_greet"),
+            ];
+            if let Some(auth) = &args.healthy_auth {
+                headers.push(("Authorization", auth));
+            }
+            let req = request(&args, &headers, &body, true);
             let mut tcp: Option<TcpStream> = None;
             let mut buf = Vec::new();
             while Instant::now() < deadline {
@@ -236,7 +245,13 @@ async fn open_session(args: &Args) -> Result<String> {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "berth-soak", "version": "1"}}})
     .to_string();
-    tcp.write_all(&request(args, &[], &init, true)).await?;
+    let auth: Vec<(&str, &str)> = args
+        .hostile_auth
+        .as_deref()
+        .map(|a| ("Authorization", a))
+        .into_iter()
+        .collect();
+    tcp.write_all(&request(args, &auth, &init, true)).await?;
     let mut buf = Vec::new();
     let (status, head, _) = response(&mut tcp, &mut buf).await?;
     anyhow::ensure!(status == 200, "initialize: {status}");
@@ -249,10 +264,11 @@ async fn open_session(args: &Args) -> Result<String> {
         })
         .context("no Mcp-Session-Id")?;
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
-    let headers = [
+    let mut headers = vec![
         ("Mcp-Session-Id", id.as_str()),
         ("MCP-Protocol-Version", "2025-11-25"),
     ];
+    headers.extend(auth);
     tcp.write_all(&request(args, &headers, &note, true)).await?;
     let _ = response(&mut tcp, &mut buf).await?;
     Ok(id)
@@ -303,10 +319,13 @@ async fn hostile(args: Arc<Args>, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -
                     "name": "slow_work", "arguments": {"steps": 20, "step_ms": 100},
                     "_meta": {"progressToken": n}}})
                 .to_string();
-                let headers = [
+                let mut headers = vec![
                     ("Mcp-Session-Id", session.as_str()),
                     ("MCP-Protocol-Version", "2025-11-25"),
                 ];
+                if let Some(auth) = &args.hostile_auth {
+                    headers.push(("Authorization", auth));
+                }
                 if let Ok(mut tcp) = TcpStream::connect(args.addr).await
                     && tcp
                         .write_all(&request(&args, &headers, &body, true))
@@ -327,11 +346,14 @@ async fn hostile(args: Arc<Args>, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -
                 let body = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
                     "params": {"name": tool, "arguments": {}, "_meta": modern_meta()}})
                 .to_string();
-                let headers = [
+                let mut headers = vec![
                     ("MCP-Protocol-Version", "2026-07-28"),
                     ("Mcp-Method", "tools/call"),
                     ("Mcp-Name", tool),
                 ];
+                if let Some(auth) = &args.hostile_auth {
+                    headers.push(("Authorization", auth));
+                }
                 if let Ok(mut tcp) = TcpStream::connect(args.addr).await
                     && tcp
                         .write_all(&request(&args, &headers, &body, false))
