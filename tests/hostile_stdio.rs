@@ -166,3 +166,49 @@ async fn closing_input_ends_what_waits_for_the_client_and_berth_exits() {
     assert_eq!(ended.unwrap()["result"]["resultType"], "complete");
     assert!(c.exit().await.success());
 }
+
+#[tokio::test]
+async fn requests_over_the_in_flight_limit_are_refused_and_reading_goes_on() {
+    let mut c = Client::examples();
+    // 256 subscriptions that only the client can end fill every place.
+    let mut listens = Vec::new();
+    for _ in 0..256 {
+        listens.push(
+            c.start(
+                "subscriptions/listen",
+                json!({"_meta": support::modern_meta(), "notifications": {"toolsListChanged": true}}),
+            )
+            .await,
+        );
+    }
+    // One more request is refused at once, not queued behind them.
+    let refused = c
+        .call("tools/list", json!({"_meta": support::modern_meta()}))
+        .await;
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many requests in flight")
+    );
+    // The reader still reads: a cancellation frees a place for the next.
+    c.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                   "params": {"requestId": listens[0]}}),
+    )
+    .await;
+    let mut listed = None;
+    for _ in 0..50 {
+        let r = c
+            .call("tools/list", json!({"_meta": support::modern_meta()}))
+            .await;
+        if r.get("result").is_some() {
+            listed = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(listed.is_some(), "a freed place is used");
+    assert!(c.finish().await.success());
+}

@@ -8,6 +8,7 @@
 
 use super::lines::{Line, LineReader};
 use crate::auth::Principal;
+use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::{
     Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc, next_legacy_notices,
 };
@@ -113,8 +114,15 @@ where
             }
             continue;
         }
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
+        // Never wait here: a reader that waits for a place cannot read the
+        // cancellations that would free one. Over the limit, say so.
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            let e = RpcError::InvalidRequest(format!(
+                "too many requests in flight on this connection (at most {MAX_IN_FLIGHT}); cancel some or wait for their answers"
+            ));
+            out.send(jsonrpc::error(request_id(line).as_ref(), &e))
+                .await;
+            continue;
         };
         let (server, conn, out, line) =
             (server.clone(), conn.clone(), out.clone(), line.to_owned());
@@ -155,6 +163,20 @@ where
         Some(e) => Err(e),
         None => written,
     }
+}
+
+/// The id of a request line, if it has a usable one.
+fn request_id(line: &str) -> Option<RequestId> {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<Peek>(line)
+        .ok()?
+        .id
+        .as_ref()
+        .and_then(RequestId::from_value)
 }
 
 /// Notifications, responses and `initialize` are handled in arrival order:

@@ -59,9 +59,9 @@ fn from_code(code: &ErrorCode, cap: usize) -> HttpError {
         ErrorCode::HttpRequestDenied
         | ErrorCode::DestinationIpProhibited
         | ErrorCode::ConnectionLimitReached => HttpError::Denied(name),
-        ErrorCode::HttpResponseBodySize(_) => {
-            HttpError::TooLarge(format!("{name} (over the host's cap; this client's is {cap} bytes)"))
-        }
+        ErrorCode::HttpResponseBodySize(_) => HttpError::TooLarge(format!(
+            "{name} (over the host's cap; this client's is {cap} bytes)"
+        )),
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::HttpResponseTimeout
@@ -181,8 +181,10 @@ impl Request {
         let bad = |what: &str| HttpError::InvalidUrl(format!("{what} in {}", self.url));
         req.set_method(&method).map_err(|()| bad("method"))?;
         req.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
-        req.set_authority(Some(authority)).map_err(|()| bad("host"))?;
-        req.set_path_with_query(Some(path)).map_err(|()| bad("path"))?;
+        req.set_authority(Some(authority))
+            .map_err(|()| bad("host"))?;
+        req.set_path_with_query(Some(path))
+            .map_err(|()| bad("path"))?;
         let body = req
             .body()
             .map_err(|()| HttpError::Failed("no request body".to_owned()))?;
@@ -260,7 +262,9 @@ fn split_url(url: &str) -> Result<(Scheme, &str, &str), HttpError> {
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
     if authority.is_empty() || authority.contains('@') {
-        return Err(HttpError::InvalidUrl(format!("{url}: no host, or user info")));
+        return Err(HttpError::InvalidUrl(format!(
+            "{url}: no host, or user info"
+        )));
     }
     Ok((scheme, authority, if path.is_empty() { "/" } else { path }))
 }

@@ -39,12 +39,18 @@ fn get(args: GetArgs) -> ToolResult {
         match (resp.status, resp.header("location")) {
             (300..=399, Some(to)) => url = absolute(&url, &to),
             (400.., _) => {
-                return Err(Error::Failed(format!("HTTP {}: {}", resp.status, resp.text())));
+                return Err(Error::Failed(format!(
+                    "HTTP {}: {}",
+                    resp.status,
+                    resp.text()
+                )));
             }
             _ => return Ok(text(resp.text())),
         }
     }
-    Err(Error::Failed(format!("more than {MAX_REDIRECTS} redirects")))
+    Err(Error::Failed(format!(
+        "more than {MAX_REDIRECTS} redirects"
+    )))
 }
 
 /// `to` (a Location header) made absolute against `from`.

@@ -38,9 +38,9 @@ fn guest_path(path: &str) -> String {
 fn io_error(path: &str, e: &std::io::Error) -> Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => Error::NotFound(format!("{path}: no such file")),
-        std::io::ErrorKind::PermissionDenied => {
-            Error::Denied(format!("{path}: outside the granted directory or not permitted"))
-        }
+        std::io::ErrorKind::PermissionDenied => Error::Denied(format!(
+            "{path}: outside the granted directory or not permitted"
+        )),
         _ => Error::Failed(format!("{path}: {e}")),
     }
 }
@@ -90,5 +90,10 @@ fn read(args: ReadArgs) -> ToolResult {
 
 berth_plugin::tools![
     tool("list", "Lists a directory under the granted one", list).read_only(),
-    tool("read", "Reads a text file under the granted directory (at most 1 MiB)", read).read_only(),
+    tool(
+        "read",
+        "Reads a text file under the granted directory (at most 1 MiB)",
+        read
+    )
+    .read_only(),
 ];
