@@ -145,6 +145,8 @@ pub struct AdmissionSnapshot {
 pub(crate) struct Admission {
     state: Mutex<State>,
     per_caller: usize,
+    /// Told whenever a call starts waiting for a place.
+    pressure: tokio::sync::Notify,
 }
 
 impl Admission {
@@ -163,6 +165,20 @@ impl Admission {
                 prune_at: PRUNE_AT,
             }),
             per_caller: per_caller.max(1),
+            pressure: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Resolves when calls are waiting for a place (at once if some are).
+    pub(crate) async fn contended(&self) {
+        loop {
+            let notified = self.pressure.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().waiting > 0 {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -218,6 +234,7 @@ impl Admission {
             }
             (ticket, granted)
         };
+        self.pressure.notify_waiters();
         let mut wait = Wait {
             admission: self,
             caller: Some(caller),

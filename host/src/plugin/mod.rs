@@ -274,6 +274,12 @@ impl PluginHost {
         self.runtime.admission.snapshot()
     }
 
+    /// Resolves when calls are waiting for a place to run (at once if some
+    /// are): what holds a place without need should give it up.
+    pub async fn contended(&self) {
+        self.runtime.admission.contended().await
+    }
+
     /// Subscribes to changes (tool list, resource updates). A subscriber
     /// that falls behind misses changes (it sees `Lagged`), never blocks.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {

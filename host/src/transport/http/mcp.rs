@@ -376,8 +376,9 @@ fn detach_guard(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) -> O
 
 /// The response carrying `stream` went away. If the stream answers a call
 /// still running, the call is abandoned unless the client resumes the
-/// stream within the session's resume grace: a client that is gone must
-/// not keep a place that healthy callers wait for. (The HTTP+SSE
+/// stream within the session's resume grace, or at once when other calls
+/// are waiting for a place: a client that is gone must not keep a place
+/// that healthy callers wait for. (The HTTP+SSE
 /// transport has no resumption: its stream's end closes the session,
 /// which stops its calls at once.)
 fn detached(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
@@ -392,9 +393,11 @@ fn detached(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
         return;
     }
     let shutdown = state.shutdown.clone();
+    let server = state.server.clone();
     tokio::spawn(async move {
         tokio::select! {
             () = tokio::time::sleep(grace) => {}
+            () = server.plugins().contended() => {}
             // Shutdown drains and stops calls on its own terms.
             () = shutdown.cancelled() => return,
         }
