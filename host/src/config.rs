@@ -8,7 +8,10 @@
 //! `[sandbox]`) are in `config/grants.rs`.
 
 mod grants;
+mod http;
 pub use grants::{RawSandbox, RawSecret};
+pub use http::RawHttp;
+use http::resolve_http;
 
 use crate::auth::{ApiKey, Authenticator, Principal, TenantId};
 use crate::kv::KvLimits;
@@ -107,39 +110,6 @@ pub struct RawApiKey {
     /// Scopes granted.
     #[serde(default)]
     pub scopes: Vec<String>,
-}
-
-/// `[http]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawHttp {
-    /// Address to listen on (`--http`).
-    pub listen: Option<String>,
-    /// Path of the Streamable HTTP endpoint.
-    pub path: Option<String>,
-    /// Browser origins allowed besides loopback ones.
-    pub allowed_origins: Option<Vec<String>>,
-    /// Largest request body, bytes.
-    pub max_body_bytes: Option<usize>,
-    /// Longest time to start a response, seconds.
-    pub request_timeout_secs: Option<u64>,
-    /// Most requests handled at once.
-    pub max_concurrent_requests: Option<usize>,
-    /// Most SSE streams open at once.
-    pub max_streams: Option<usize>,
-    /// Server ping interval on idle legacy streams, seconds.
-    pub ping_interval_secs: Option<u64>,
-    /// SSE keep-alive comment interval, seconds.
-    pub keep_alive_secs: Option<u64>,
-    /// How long shutdown waits for calls in flight, seconds.
-    pub drain_timeout_secs: Option<u64>,
-    /// How long a client has to send a request's head, seconds.
-    pub header_read_timeout_secs: Option<u64>,
-    /// How long a kept-alive connection may wait for its next request,
-    /// seconds.
-    pub idle_timeout_secs: Option<u64>,
-    /// Most connections open at once.
-    pub max_connections: Option<usize>,
 }
 
 /// `[protocol]`
@@ -523,78 +493,6 @@ impl RawConfig {
     }
 }
 
-fn resolve_http(
-    raw: RawHttp,
-    flag: Option<String>,
-) -> Result<(Option<SocketAddr>, HttpOptions), ConfigError> {
-    let listen = match flag.or(raw.listen) {
-        None => None,
-        Some(text) => Some(text.parse::<SocketAddr>().map_err(|e| {
-            invalid(
-                "http.listen",
-                format!("{text:?} is not an address like 127.0.0.1:8080: {e}"),
-            )
-        })?),
-    };
-    let d = HttpOptions::default();
-    let secs = |v: Option<u64>, default: Duration, key: &'static str| match v {
-        Some(0) => Err(invalid(key, "must be positive".to_owned())),
-        Some(s) => Ok(Duration::from_secs(s)),
-        None => Ok(default),
-    };
-    let path = raw.path.unwrap_or(d.path);
-    if !path.starts_with('/') || path.len() < 2 {
-        return Err(invalid(
-            "http.path",
-            format!("{path:?} must start with / and name a path"),
-        ));
-    }
-    let options = HttpOptions {
-        path,
-        allowed_origins: raw.allowed_origins.unwrap_or_default(),
-        // A server on a loopback address accepts only loopback Host names.
-        loopback_only: listen.is_none_or(|a| a.ip().is_loopback()),
-        max_body_bytes: raw.max_body_bytes.unwrap_or(d.max_body_bytes),
-        request_timeout: secs(
-            raw.request_timeout_secs,
-            d.request_timeout,
-            "http.request_timeout_secs",
-        )?,
-        max_concurrent_requests: raw
-            .max_concurrent_requests
-            .unwrap_or(d.max_concurrent_requests),
-        max_streams: raw.max_streams.unwrap_or(d.max_streams),
-        ping_interval: secs(
-            raw.ping_interval_secs,
-            d.ping_interval,
-            "http.ping_interval_secs",
-        )?,
-        keep_alive: secs(raw.keep_alive_secs, d.keep_alive, "http.keep_alive_secs")?,
-        drain_timeout: secs(
-            raw.drain_timeout_secs,
-            d.drain_timeout,
-            "http.drain_timeout_secs",
-        )?,
-        header_read_timeout: secs(
-            raw.header_read_timeout_secs,
-            d.header_read_timeout,
-            "http.header_read_timeout_secs",
-        )?,
-        idle_timeout: secs(
-            raw.idle_timeout_secs,
-            d.idle_timeout,
-            "http.idle_timeout_secs",
-        )?,
-        max_connections: match raw.max_connections {
-            None => d.max_connections,
-            Some(n) => crate::transport::http::check_max_connections(n)
-                .map_err(|reason| invalid("http.max_connections", reason))?,
-        },
-        auth: d.auth,
-    };
-    Ok((listen, options))
-}
-
 fn invalid(key: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { key, reason }
 }
@@ -621,130 +519,4 @@ fn parse_key(hex: &str) -> Option<[u8; 32]> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_keys_are_errors_that_name_the_key() {
-        let err = RawConfig::from_toml("[limits]\nmemroy_mb = 3").unwrap_err();
-        assert!(err.contains("memroy_mb"), "{err}");
-        let err = RawConfig::from_toml("[plugin]\ndirs = []").unwrap_err();
-        assert!(err.contains("plugin"), "{err}");
-    }
-
-    #[test]
-    fn the_state_key_and_input_times_are_read_and_checked() {
-        let key = "00".repeat(31) + "ff";
-        let raw = RawConfig::from_toml(&format!(
-            "[protocol]\nstate_key = \"{key}\"\ninput_ttl_secs = 60"
-        ))
-        .unwrap();
-        let cfg = raw.resolve(Overrides::default()).unwrap();
-        assert_eq!(cfg.server.input_key[31], 0xff);
-        assert_eq!(cfg.server.input_ttl.as_secs(), 60);
-        for bad in ["state_key = \"abc\"", "input_timeout_secs = 0"] {
-            let raw = RawConfig::from_toml(&format!("[protocol]\n{bad}")).unwrap();
-            assert!(raw.resolve(Overrides::default()).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn connection_settings_are_read_and_checked() {
-        let raw = RawConfig::from_toml(
-            "[http]\nheader_read_timeout_secs = 2\nidle_timeout_secs = 3\nmax_connections = 5",
-        )
-        .unwrap();
-        let http = raw.resolve(Overrides::default()).unwrap().http;
-        assert_eq!(http.header_read_timeout.as_secs(), 2);
-        assert_eq!(http.idle_timeout.as_secs(), 3);
-        assert_eq!(http.max_connections, 5);
-        let too_many = crate::transport::http::connection_room().unwrap_or(1_000_000) + 1;
-        for (bad, key) in [
-            (
-                "header_read_timeout_secs = 0",
-                "http.header_read_timeout_secs",
-            ),
-            ("idle_timeout_secs = 0", "http.idle_timeout_secs"),
-            ("max_connections = 0", "http.max_connections"),
-            (
-                &format!("max_connections = {too_many}"),
-                "http.max_connections",
-            ),
-        ] {
-            let raw = RawConfig::from_toml(&format!("[http]\n{bad}")).unwrap();
-            match raw.resolve(Overrides::default()) {
-                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{bad}"),
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn call_admission_and_resume_grace_are_read_and_checked() {
-        let cfg = RawConfig::default().resolve(Overrides::default()).unwrap();
-        assert_eq!(cfg.runtime.max_calls_per_user, 256);
-        assert_eq!(cfg.sessions.resume_grace, Duration::from_secs(5));
-        let raw = RawConfig::from_toml(
-            "[limits]\nmax_calls_per_user = 3\n[sessions]\nresume_grace_secs = 0",
-        )
-        .unwrap();
-        let cfg = raw.resolve(Overrides::default()).unwrap();
-        assert_eq!(cfg.runtime.max_calls_per_user, 3);
-        assert!(cfg.sessions.resume_grace.is_zero());
-        for (bad, key) in [
-            (
-                "[limits]\nmax_calls_per_user = 0",
-                "limits.max_calls_per_user",
-            ),
-            (
-                "[sessions]\nresume_grace_secs = 3601",
-                "sessions.resume_grace_secs",
-            ),
-        ] {
-            let raw = RawConfig::from_toml(bad).unwrap();
-            assert!(
-                matches!(raw.resolve(Overrides::default()), Err(ConfigError::Invalid { key: k, .. }) if k == key),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn flags_override_the_file_and_values_are_validated() {
-        let raw = RawConfig::from_toml(
-            "[plugins]\ndirs = [\"a\"]\n[limits]\nmemory_mb = 16\ndeadline_ms = 1000",
-        )
-        .unwrap();
-        let cfg = raw
-            .resolve(Overrides {
-                plugin_dirs: vec![PathBuf::from("b")],
-                cache_dir: Some(PathBuf::from("/c")),
-                http_listen: Some("0.0.0.0:9000".to_owned()),
-            })
-            .unwrap();
-        assert_eq!(cfg.plugin_dirs, vec![PathBuf::from("b")]);
-        assert_eq!(cfg.runtime.default_limits.memory_bytes, 16 << 20);
-        assert_eq!(cfg.runtime.cache_dir, Some(PathBuf::from("/c")));
-        assert_eq!(cfg.http_listen.map(|a| a.port()), Some(9000));
-        assert!(
-            !cfg.http.loopback_only,
-            "a public bind is not loopback-only"
-        );
-        let bad = RawConfig::from_toml("[http]\nlisten = \"localhost\"").unwrap();
-        assert!(matches!(
-            bad.resolve(Overrides::default()),
-            Err(ConfigError::Invalid {
-                key: "http.listen",
-                ..
-            })
-        ));
-        let bad = RawConfig::from_toml("[limits]\nmemory_mb = 0").unwrap();
-        assert!(matches!(
-            bad.resolve(Overrides::default()),
-            Err(ConfigError::Invalid {
-                key: "limits.memory_mb",
-                ..
-            })
-        ));
-    }
-}
+mod tests;

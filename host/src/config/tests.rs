@@ -1,0 +1,126 @@
+//! Unit tests of the configuration.
+
+use super::*;
+
+#[test]
+fn unknown_keys_are_errors_that_name_the_key() {
+    let err = RawConfig::from_toml("[limits]\nmemroy_mb = 3").unwrap_err();
+    assert!(err.contains("memroy_mb"), "{err}");
+    let err = RawConfig::from_toml("[plugin]\ndirs = []").unwrap_err();
+    assert!(err.contains("plugin"), "{err}");
+}
+
+#[test]
+fn the_state_key_and_input_times_are_read_and_checked() {
+    let key = "00".repeat(31) + "ff";
+    let raw = RawConfig::from_toml(&format!(
+        "[protocol]\nstate_key = \"{key}\"\ninput_ttl_secs = 60"
+    ))
+    .unwrap();
+    let cfg = raw.resolve(Overrides::default()).unwrap();
+    assert_eq!(cfg.server.input_key[31], 0xff);
+    assert_eq!(cfg.server.input_ttl.as_secs(), 60);
+    for bad in ["state_key = \"abc\"", "input_timeout_secs = 0"] {
+        let raw = RawConfig::from_toml(&format!("[protocol]\n{bad}")).unwrap();
+        assert!(raw.resolve(Overrides::default()).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn connection_settings_are_read_and_checked() {
+    let raw = RawConfig::from_toml(
+        "[http]\nheader_read_timeout_secs = 2\nidle_timeout_secs = 3\nmax_connections = 5",
+    )
+    .unwrap();
+    let http = raw.resolve(Overrides::default()).unwrap().http;
+    assert_eq!(http.header_read_timeout.as_secs(), 2);
+    assert_eq!(http.idle_timeout.as_secs(), 3);
+    assert_eq!(http.max_connections, 5);
+    let too_many = crate::transport::http::connection_room().unwrap_or(1_000_000) + 1;
+    for (bad, key) in [
+        (
+            "header_read_timeout_secs = 0",
+            "http.header_read_timeout_secs",
+        ),
+        ("idle_timeout_secs = 0", "http.idle_timeout_secs"),
+        ("max_connections = 0", "http.max_connections"),
+        (
+            &format!("max_connections = {too_many}"),
+            "http.max_connections",
+        ),
+    ] {
+        let raw = RawConfig::from_toml(&format!("[http]\n{bad}")).unwrap();
+        match raw.resolve(Overrides::default()) {
+            Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{bad}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn call_admission_and_resume_grace_are_read_and_checked() {
+    let cfg = RawConfig::default().resolve(Overrides::default()).unwrap();
+    assert_eq!(cfg.runtime.max_calls_per_user, 256);
+    assert_eq!(cfg.sessions.resume_grace, Duration::from_secs(5));
+    let raw =
+        RawConfig::from_toml("[limits]\nmax_calls_per_user = 3\n[sessions]\nresume_grace_secs = 0")
+            .unwrap();
+    let cfg = raw.resolve(Overrides::default()).unwrap();
+    assert_eq!(cfg.runtime.max_calls_per_user, 3);
+    assert!(cfg.sessions.resume_grace.is_zero());
+    for (bad, key) in [
+        (
+            "[limits]\nmax_calls_per_user = 0",
+            "limits.max_calls_per_user",
+        ),
+        (
+            "[sessions]\nresume_grace_secs = 3601",
+            "sessions.resume_grace_secs",
+        ),
+    ] {
+        let raw = RawConfig::from_toml(bad).unwrap();
+        assert!(
+            matches!(raw.resolve(Overrides::default()), Err(ConfigError::Invalid { key: k, .. }) if k == key),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn flags_override_the_file_and_values_are_validated() {
+    let raw = RawConfig::from_toml(
+        "[plugins]\ndirs = [\"a\"]\n[limits]\nmemory_mb = 16\ndeadline_ms = 1000",
+    )
+    .unwrap();
+    let cfg = raw
+        .resolve(Overrides {
+            plugin_dirs: vec![PathBuf::from("b")],
+            cache_dir: Some(PathBuf::from("/c")),
+            http_listen: Some("0.0.0.0:9000".to_owned()),
+        })
+        .unwrap();
+    assert_eq!(cfg.plugin_dirs, vec![PathBuf::from("b")]);
+    assert_eq!(cfg.runtime.default_limits.memory_bytes, 16 << 20);
+    assert_eq!(cfg.runtime.cache_dir, Some(PathBuf::from("/c")));
+    assert_eq!(cfg.http_listen.map(|a| a.port()), Some(9000));
+    assert!(
+        !cfg.http.loopback_only,
+        "a public bind is not loopback-only"
+    );
+    let bad = RawConfig::from_toml("[http]\nlisten = \"localhost\"").unwrap();
+    assert!(matches!(
+        bad.resolve(Overrides::default()),
+        Err(ConfigError::Invalid {
+            key: "http.listen",
+            ..
+        })
+    ));
+    let bad = RawConfig::from_toml("[limits]\nmemory_mb = 0").unwrap();
+    assert!(matches!(
+        bad.resolve(Overrides::default()),
+        Err(ConfigError::Invalid {
+            key: "limits.memory_mb",
+            ..
+        })
+    ));
+}
