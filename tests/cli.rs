@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::process::{Output, Stdio};
-use support::{berth, dist, fixtures};
+use support::{berth, dist, fixtures, scratch};
 
 async fn run(args: &[&str]) -> Output {
     let mut cmd = berth();
@@ -186,15 +186,6 @@ async fn serve_reports_plugins_it_cannot_load_and_serves_the_rest() {
     // probe_{connect,env,read,write}, shapes_area, shapes_broken,
     // trap_explode, trap_recurse.
     assert!(err.contains("tools=13"), "{err}");
-}
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]

@@ -9,17 +9,7 @@ mod support;
 
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use support::{Client, berth, dist, fixtures};
-
-/// A fresh directory for one test, under cargo's scratch directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("grants-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{Client, Run, dist, fixtures, run_berth, scratch};
 
 /// `plugin`.wasm from the fixtures copied into `dir`, with `manifest`
 /// beside it (none if empty). Returns the wasm's path.
@@ -39,38 +29,12 @@ fn plugin_in(dir: &Path, plugin: &str, manifest: &str) -> PathBuf {
     wasm
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
 /// Runs `berth --log debug --config <config> <args>` with `env` added to
 /// its environment.
 async fn berth_run(config: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = berth();
-    cmd.arg("--log")
-        .arg("debug")
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
-    let out = tokio::time::timeout(support::WAIT, cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let config = config.to_str().unwrap();
+    let global = ["--log", "debug", "--config", config];
+    run_berth(&[&global[..], args].concat(), env).await
 }
 
 /// `berth call <wasm> <tool> --args <args>`.

@@ -87,7 +87,7 @@ async fn sigterm_answers_every_call_in_flight_and_exits_cleanly() {
 
 #[tokio::test]
 async fn calls_still_running_when_the_drain_ends_are_answered_with_an_error() {
-    let dir = tempdir();
+    let dir = support::scratch("drain");
     let config = dir.join("berth.toml");
     std::fs::write(&config, "[http]\ndrain_timeout_secs = 1\n").unwrap();
     let mut c = Client::serve_with(&["--config", config.to_str().unwrap()], &[dist()]);
@@ -111,13 +111,6 @@ async fn calls_still_running_when_the_drain_ends_are_answered_with_an_error() {
         "{r}"
     );
     assert!(c.exit().await.success());
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("hostile-stdio-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]

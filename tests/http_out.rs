@@ -17,10 +17,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{berth, dist};
+use support::{Run, dist, run_berth, scratch};
 
 /// A local HTTP server: `/hello`, `/slow` (never answers), `/huge`
 /// (2 MiB), `/redirect?to=<url>` (302).
@@ -88,15 +87,6 @@ async fn answer(req: &Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
     }
 }
 
-/// A fresh directory for one test, under cargo's scratch directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("http-out-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `fetch.wasm` in `dir` with `manifest` beside it, and `config` as
 /// berth.toml. Returns (wasm, berth.toml).
 fn setup(dir: &Path, manifest: &str, config: &str) -> (PathBuf, PathBuf) {
@@ -108,33 +98,10 @@ fn setup(dir: &Path, manifest: &str, config: &str) -> (PathBuf, PathBuf) {
     (wasm, cfg)
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
+/// Runs `berth --config <config> <args>`.
 async fn berth_run(config: &Path, args: &[&str]) -> Run {
-    let mut cmd = berth();
-    cmd.arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::null());
-    let out = tokio::time::timeout(support::WAIT, cmd.output())
-        .await
-        .unwrap()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let global = ["--config", config.to_str().unwrap()];
+    run_berth(&[&global[..], args].concat(), &[]).await
 }
 
 /// `berth call fetch.wasm get --args <args>`.

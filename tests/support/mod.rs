@@ -45,6 +45,51 @@ pub fn berth() -> Command {
     cmd
 }
 
+/// A fresh, empty directory for one test, under cargo's scratch
+/// directory, named after the test binary, `name` and this process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{}-{name}-{}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// How a `berth` command ended and what it printed.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout and stderr together, for assertion messages.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `berth <args>` with `env` added to its environment and no input,
+/// within [`WAIT`].
+pub async fn run_berth(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = berth();
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let out = tokio::time::timeout(WAIT, cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A client speaking newline-delimited JSON-RPC to `berth serve --stdio`.
 pub struct Client {
     child: Child,
