@@ -177,11 +177,6 @@ impl Server {
         self.stop.cancel();
     }
 
-    /// Whether [`Server::stop_calls`] has been called.
-    pub fn is_stopping(&self) -> bool {
-        self.stop.is_cancelled()
-    }
-
     /// The plugin host.
     pub fn plugins(&self) -> &Arc<PluginHost> {
         &self.plugins
