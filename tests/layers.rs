@@ -46,6 +46,7 @@ const RULES: &[(&str, &[&str])] = &[
             "crate::plugin",
             "crate::protocol",
             "crate::transport",
+            "crate::project",
             "wasmtime",
             "axum",
         ],
@@ -56,10 +57,26 @@ const RULES: &[(&str, &[&str])] = &[
             "crate::session",
             "crate::protocol",
             "crate::transport",
+            "crate::project",
             "axum",
         ],
     ),
-    ("protocol/", &["crate::transport", "wasmtime", "axum"]),
+    (
+        "protocol/",
+        &["crate::transport", "wasmtime", "axum", "crate::project"],
+    ),
+    (
+        "project/",
+        &[
+            "crate::protocol",
+            "crate::transport",
+            "crate::session",
+            "crate::auth",
+            "crate::kv",
+            "axum",
+        ],
+    ),
+    ("transport/", &["crate::project"]),
 ];
 
 #[test]

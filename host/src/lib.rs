@@ -2,6 +2,8 @@
 //!
 //! Layers, top to bottom: `transport` → `protocol` → {`session`, `auth`,
 //! `plugin`} → `kv`, with `level` a leaf shared by all. See DESIGN.md.
+//! `project` (`berth new`, `berth build`) is for plugin authors and sits
+//! beside them: it may use `plugin`, and nothing that serves uses it.
 
 pub mod app;
 pub mod auth;
@@ -10,6 +12,7 @@ pub mod kv;
 pub mod level;
 pub mod logging;
 pub mod plugin;
+pub mod project;
 pub mod protocol;
 pub mod session;
 pub mod transport;

@@ -1,4 +1,4 @@
-//! The `berth` command: serve, call, inspect. Thin: parses flags, sets up
+//! The `berth` command: serve, call, inspect, new, build. Thin: parses flags, sets up
 //! logging, and hands over to the library.
 
 use anyhow::{Context, Result, bail};
@@ -75,6 +75,29 @@ enum Command {
         /// The plugin file.
         plugin: PathBuf,
     },
+    /// Start a plugin project in a new directory NAME.
+    New {
+        /// The plugin's name (its directory, its `.wasm`, its tools' prefix).
+        name: String,
+        /// The language (see `berth new --help` for the list).
+        #[arg(long, short, default_value = "rust", value_parser = languages())]
+        lang: String,
+    },
+    /// Build the plugin project in DIR into `DIR/<name>.wasm`, fetching its
+    /// toolchain into ~/.cache/berth/toolchains on first use.
+    Build {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+fn languages() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        berth::project::LANGUAGES
+            .iter()
+            .flat_map(|l| std::iter::once(l.name).chain(l.aliases.iter().copied())),
+    )
 }
 
 /// Exit codes: 0 success, 1 the tool reported an error, 2 berth failed.
@@ -149,6 +172,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect { plugin } => inspect(config(&cli, Vec::new(), None)?, plugin)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::New { name, lang } => {
+            let dir = berth::project::create(lang, name, Path::new("."))?;
+            println!(
+                "created {}: build it with `cd {} && berth build`",
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build { dir } => build(config(&cli, Vec::new(), None)?, dir).await,
     }
 }
 
@@ -347,6 +380,38 @@ async fn call(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Builds a project, then loads the component as `serve` would (which also
+/// fills the compiled-code cache) and says what it serves.
+async fn build(config: Config, dir: &Path) -> Result<ExitCode> {
+    let dir = dir.to_path_buf();
+    let toolchains = berth::project::Toolchains::from_env();
+    let built =
+        tokio::task::spawn_blocking(move || berth::project::build(&dir, &toolchains)).await??;
+    let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
+    let host = PluginHost::new(config.runtime.clone(), kv)?;
+    let plugin = host
+        .load_file(&built.wasm)
+        .await
+        .with_context(|| format!("built {}, but berth cannot serve it", built.wasm.display()))?;
+    let tools: Vec<String> = plugin
+        .tools()
+        .iter()
+        .map(|t| plugin.exposed_name(&t.name))
+        .collect();
+    println!(
+        "built {} ({:.1} MB in {:.1} s); tools: {}",
+        built.wasm.display(),
+        built.bytes as f64 / 1e6,
+        built.took.as_secs_f64(),
+        if tools.is_empty() {
+            "none".to_owned()
+        } else {
+            tools.join(", ")
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn inspect(config: Config, path: &Path) -> Result<()> {

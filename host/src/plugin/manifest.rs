@@ -2,7 +2,8 @@
 //!
 //! A manifest sets the tool-name prefix, per-call limits and sandbox grants.
 //! Unknown keys are an error, so a typo never silently widens or narrows a
-//! sandbox.
+//! sandbox. The `[build]` table belongs to `berth build` (a plugin project
+//! keeps its build recipe in its manifest); serving accepts and ignores it.
 
 use super::error::LoadError;
 use serde::Deserialize;
@@ -121,6 +122,11 @@ struct RawManifest {
     limits: RawLimits,
     #[serde(default)]
     grants: RawGrants,
+    /// How `berth build` makes the plugin (read by `crate::project`);
+    /// serving ignores it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    build: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]
@@ -296,6 +302,17 @@ mod tests {
         assert_eq!(m.limits.deadline, Duration::from_millis(500));
         assert_eq!(m.grants.env, vec!["LANG"]);
         assert!(m.grants.dirs[0].writable);
+    }
+
+    #[test]
+    fn a_build_table_is_accepted_and_changes_nothing_served() {
+        let with = Manifest::parse(
+            "[build]\nlanguage = \"python\"\nsource = \"app.py\"\n[limits]\nmemory_mb = 32",
+            Limits::default(),
+        )
+        .unwrap();
+        let without = Manifest::parse("[limits]\nmemory_mb = 32", Limits::default()).unwrap();
+        assert_eq!(with, without);
     }
 
     #[test]

@@ -1,0 +1,308 @@
+//! One build recipe per language: which template `berth new` writes and
+//! what `berth build` runs. Adding a language is a template under
+//! `plugins/templates/<lang>` and an entry in [`LANGUAGES`].
+
+use super::toolchain::{self, Install, Toolchains, run};
+use super::{Project, ProjectError};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a recipe gets.
+pub(super) struct Inputs<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// The SDK copy (repository layout: `wit/`, `plugins/sdk`, ...).
+    pub sdk: &'a Path,
+    /// Where toolchains live.
+    pub toolchains: &'a Toolchains,
+    /// The component to write.
+    pub out: &'a Path,
+}
+
+/// A language berth can build.
+pub struct Language {
+    /// Its name in `[build] language` and `berth new --lang`.
+    pub name: &'static str,
+    /// Other names accepted for it.
+    pub aliases: &'static [&'static str],
+    /// The template directory under `plugins/templates`.
+    pub template: &'static str,
+    /// Builds the project into `out`.
+    pub(super) build: fn(&Inputs<'_>) -> Result<(), ProjectError>,
+}
+
+/// Every language berth builds.
+pub static LANGUAGES: &[Language] = &[
+    Language {
+        name: "rust",
+        aliases: &["rs"],
+        template: "rust",
+        build: rust,
+    },
+    Language {
+        name: "python",
+        aliases: &["py"],
+        template: "python",
+        build: python,
+    },
+    Language {
+        name: "js",
+        aliases: &["javascript"],
+        template: "js",
+        build: js,
+    },
+];
+
+impl Language {
+    /// The language called `name` (or one of its aliases).
+    ///
+    /// # Errors
+    /// [`ProjectError::UnknownLanguage`] naming the known ones.
+    pub fn find(name: &str) -> Result<&'static Self, ProjectError> {
+        let wanted = name.to_ascii_lowercase();
+        LANGUAGES
+            .iter()
+            .find(|l| l.name == wanted || l.aliases.contains(&wanted.as_str()))
+            .ok_or_else(|| ProjectError::UnknownLanguage {
+                given: name.to_owned(),
+                known: LANGUAGES
+                    .iter()
+                    .map(|l| l.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// Points `link` at `target` (a symlink; a copy where there are none).
+fn link_dir(target: &Path, link: &Path) -> Result<(), ProjectError> {
+    let io = |source| ProjectError::Io {
+        path: link.to_path_buf(),
+        source,
+    };
+    if std::fs::read_link(link).is_ok_and(|t| t == target) {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(link) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(link).map_err(io)?,
+        Ok(_) => std::fs::remove_file(link).map_err(io)?,
+        Err(_) => {}
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, link).map_err(io)
+    }
+    #[cfg(not(unix))]
+    {
+        copy_tree(target, link)
+    }
+}
+
+#[cfg(not(unix))]
+fn copy_tree(from: &Path, to: &Path) -> Result<(), ProjectError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ProjectError::Io { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(io(&src))?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_out(built: &Path, out: &Path) -> Result<(), ProjectError> {
+    if !built.is_file() {
+        return Err(ProjectError::NoOutput(built.to_path_buf()));
+    }
+    std::fs::copy(built, out)
+        .map(|_| ())
+        .map_err(|source| ProjectError::Io {
+            path: out.to_path_buf(),
+            source,
+        })
+}
+
+/// Rust: `cargo build --release` for `wasm32-wasip2` (the template's
+/// `.cargo/config.toml` names the target), against the SDK copy linked at
+/// `.berth/sdk`.
+fn rust(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
+    let project = inputs.project;
+    let cargo_toml = project.dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&cargo_toml).map_err(|source| ProjectError::Io {
+        path: cargo_toml.clone(),
+        source,
+    })?;
+    let package = toml::from_str::<toml::Table>(&text)
+        .ok()
+        .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned))
+        .ok_or_else(|| ProjectError::BadBuild {
+            path: cargo_toml.clone(),
+            reason: "Cargo.toml has no [package] name".to_owned(),
+        })?;
+    wasm_target()?;
+    link_dir(inputs.sdk, &project.scratch().join("sdk"))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run(Command::new(cargo).current_dir(&project.dir).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .map(|d| {
+            if d.is_absolute() {
+                d
+            } else {
+                project.dir.join(d)
+            }
+        })
+        .unwrap_or_else(|| project.dir.join("target"));
+    let built = target
+        .join("wasm32-wasip2/release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    copy_out(&built, inputs.out)
+}
+
+/// Adds the `wasm32-wasip2` target with rustup unless the toolchain has it.
+fn wasm_target() -> Result<(), ProjectError> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .ok_or_else(|| {
+            ProjectError::Missing(
+                "building Rust plugins needs the Rust toolchain (https://rustup.rs)".to_owned(),
+            )
+        })?;
+    if sysroot.join("lib/rustlib/wasm32-wasip2").is_dir() {
+        return Ok(());
+    }
+    if toolchain::find_program(&["rustup"]).is_none() {
+        return Err(ProjectError::Missing(
+            "this Rust toolchain lacks the wasm32-wasip2 target, and there is no rustup to add it"
+                .to_owned(),
+        ));
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+}
+
+/// The entry file of a project, which must exist.
+fn source(inputs: &Inputs<'_>, default: &str) -> Result<PathBuf, ProjectError> {
+    let project = inputs.project;
+    let name = project.build.source.as_deref().unwrap_or(default);
+    let path = project.dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ProjectError::BadBuild {
+            path: project.dir.join(format!("{}.toml", project.name)),
+            reason: format!("source {name:?} is not a file in {}", project.dir.display()),
+        })
+    }
+}
+
+/// componentize-py, from PyPI.
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Python: componentize-py bundles CPython, the SDK (`berth`) and the
+/// project's modules into a component. Its entry module is one berth
+/// writes into `.berth`: it imports the project's module (which registers
+/// the tools) and re-exports the SDK's implementations of the world.
+fn python(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
+    let project = inputs.project;
+    let source = source(inputs, "app.py")?;
+    let module = source
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tool = inputs.toolchains.ensure(
+        "componentize-py-0.25.1",
+        &Install::Pip {
+            requirement: COMPONENTIZE_PY,
+        },
+    )?;
+    let scratch = project.scratch();
+    let entry = scratch.join("berth_entry.py");
+    let text = format!(
+        "# Written by `berth build`: the component's entry module.\nimport {module}  # noqa: F401 (registers the tools)\nfrom berth._exports import *  # noqa: F401,F403\n"
+    );
+    std::fs::write(&entry, text).map_err(|source| ProjectError::Io {
+        path: entry.clone(),
+        source,
+    })?;
+    run(Command::new(toolchain::python()?)
+        .current_dir(&project.dir)
+        .env("PYTHONPATH", &tool)
+        .args(["-m", "componentize_py", "-d"])
+        .arg(inputs.sdk.join("wit"))
+        .args([
+            "-w",
+            &project.build.world,
+            "componentize",
+            "berth_entry",
+            "-p",
+        ])
+        .arg(&scratch)
+        .arg("-p")
+        .arg(source.parent().unwrap_or(&project.dir))
+        .arg("-p")
+        .arg(inputs.sdk.join("plugins/sdk-python"))
+        .arg("-o")
+        .arg(inputs.out))
+}
+
+/// JavaScript on QuickJS (componentize-qjs, from npm): berth bundles the
+/// SDK and the project's module into one script.
+fn js(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
+    let project = inputs.project;
+    let source = source(inputs, "plugin.js")?;
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|source| ProjectError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let toolchain_dir = inputs.sdk.join("plugins/sdk-js/toolchain");
+    let manifest = read(&toolchain_dir.join("package.json"))?;
+    let lock = read(&toolchain_dir.join("package-lock.json"))?;
+    let tool = inputs.toolchains.ensure(
+        "componentize-qjs-0.4.5",
+        &Install::Npm {
+            manifest: &manifest,
+            lock: &lock,
+        },
+    )?;
+    let node = toolchain::find_program(&["node", "nodejs"]).ok_or_else(|| {
+        ProjectError::Missing("building JavaScript plugins needs Node.js 18+ on PATH".to_owned())
+    })?;
+    let bundle = project.scratch().join("bundle.js");
+    let sdk = read(&inputs.sdk.join("plugins/sdk-js/berth.js"))?;
+    let user = read(&source)?;
+    let mut text = String::from_utf8_lossy(&sdk).into_owned();
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(&user));
+    std::fs::write(&bundle, text).map_err(|source| ProjectError::Io {
+        path: bundle.clone(),
+        source,
+    })?;
+    run(Command::new(node)
+        .current_dir(&project.dir)
+        .arg(tool.join("node_modules/.bin/componentize-qjs"))
+        .arg("-w")
+        .arg(inputs.sdk.join("wit"))
+        .args(["-n", &project.build.world, "--sync", "-j"])
+        .arg(&bundle)
+        .arg("-o")
+        .arg(inputs.out))
+}

@@ -1,0 +1,206 @@
+//! Pinned toolchains, fetched from their registries on first use and kept
+//! under `~/.cache/berth/toolchains/<tool>-<version>`, and running them.
+//!
+//! An install holds a lock file while it runs and marks its directory
+//! complete only at the end, so concurrent builds wait for one install and
+//! an interrupted one is redone.
+
+use super::ProjectError;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where toolchains and SDK copies are kept.
+#[derive(Debug, Clone)]
+pub struct Toolchains {
+    root: PathBuf,
+}
+
+/// How a toolchain is installed.
+pub(super) enum Install<'a> {
+    /// `pip install --target DIR PACKAGE==VERSION` (run with
+    /// `PYTHONPATH=DIR python3 -m MODULE`).
+    Pip {
+        /// The requirement, e.g. `componentize-py==0.25.1`.
+        requirement: &'a str,
+    },
+    /// `npm ci` of a pinned `package.json` and `package-lock.json`.
+    Npm {
+        /// `package.json`.
+        manifest: &'a [u8],
+        /// `package-lock.json`.
+        lock: &'a [u8],
+    },
+}
+
+const DONE: &str = ".berth-installed";
+
+impl Toolchains {
+    /// Toolchains under `root` (e.g. `~/.cache/berth`).
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// `$BERTH_HOME`, else `$XDG_CACHE_HOME/berth`, else
+    /// `~/.cache/berth`, else `.berth-cache` here.
+    pub fn from_env() -> Self {
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let root = env("BERTH_HOME")
+            .map(PathBuf::from)
+            .or_else(|| env("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("berth")))
+            .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/berth")))
+            .unwrap_or_else(|| PathBuf::from(".berth-cache"));
+        Self::new(root)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where SDK copies go.
+    pub(super) fn sdk_root(&self) -> PathBuf {
+        self.root.join("sdk")
+    }
+
+    /// The directory of toolchain `id` (e.g. `componentize-py-0.25.1`),
+    /// installed with `how` unless it is already.
+    pub(super) fn ensure(&self, id: &str, how: &Install<'_>) -> Result<PathBuf, ProjectError> {
+        let base = self.root.join("toolchains");
+        let dir = base.join(id);
+        if dir.join(DONE).exists() {
+            return Ok(dir);
+        }
+        std::fs::create_dir_all(&base).map_err(|source| ProjectError::Io {
+            path: base.clone(),
+            source,
+        })?;
+        let lock_path = base.join(format!("{id}.lock"));
+        let lock = std::fs::File::create(&lock_path).map_err(|source| ProjectError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+        eprintln!("berth: installing {id} into {} (first use)", dir.display());
+        lock.lock().map_err(|source| ProjectError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+        if dir.join(DONE).exists() {
+            return Ok(dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|source| ProjectError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let install = |what: &str, cmd: &mut Command| {
+            run(cmd).map_err(|e| match e {
+                ProjectError::Failed { status, .. } => ProjectError::Install {
+                    what: id.to_owned(),
+                    detail: format!("{what}: {status}"),
+                },
+                other => other,
+            })
+        };
+        match how {
+            Install::Pip { requirement } => {
+                let python = python()?;
+                install(
+                    "pip",
+                    Command::new(python)
+                        .args([
+                            "-m",
+                            "pip",
+                            "install",
+                            "--quiet",
+                            "--disable-pip-version-check",
+                        ])
+                        .args(["--no-warn-script-location", "--target"])
+                        .arg(&dir)
+                        .arg(requirement),
+                )?;
+            }
+            Install::Npm { manifest, lock } => {
+                for (file, bytes) in [("package.json", manifest), ("package-lock.json", lock)] {
+                    let path = dir.join(file);
+                    std::fs::write(&path, bytes)
+                        .map_err(|source| ProjectError::Io { path, source })?;
+                }
+                let npm = find_program(&["npm"]).ok_or_else(|| {
+                    ProjectError::Missing(
+                        "building JavaScript plugins needs Node.js 18+ and npm on PATH (e.g. `apt-get install nodejs npm`)".to_owned(),
+                    )
+                })?;
+                install(
+                    "npm ci",
+                    Command::new(npm).current_dir(&dir).args([
+                        "ci",
+                        "--no-audit",
+                        "--no-fund",
+                        "--loglevel=error",
+                    ]),
+                )?;
+            }
+        }
+        let done = dir.join(DONE);
+        std::fs::write(&done, id).map_err(|source| ProjectError::Io { path: done, source })?;
+        drop(lock);
+        Ok(dir)
+    }
+}
+
+/// The first of `names` found on `PATH`.
+pub(super) fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in names {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// Python 3 on PATH.
+pub(super) fn python() -> Result<PathBuf, ProjectError> {
+    find_program(&["python3", "python"]).ok_or_else(|| {
+        ProjectError::Missing(
+            "building Python plugins needs Python 3.10+ with pip on PATH (e.g. `apt-get install python3 python3-pip`)".to_owned(),
+        )
+    })
+}
+
+/// Runs `cmd` with its output on our stderr (so a failing toolchain's own
+/// error is what the user reads).
+pub(super) fn run(cmd: &mut Command) -> Result<(), ProjectError> {
+    let shown = show(cmd);
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr())
+        .stderr(std::io::stderr())
+        .status()
+        .map_err(|e| ProjectError::Failed {
+            command: shown.clone(),
+            status: e.to_string(),
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(ProjectError::Failed {
+            command: shown,
+            status: status.to_string(),
+        })
+    }
+}
+
+/// `cmd` as a user would type it (program name and arguments).
+fn show(cmd: &Command) -> String {
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut words = vec![program];
+    words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    words.join(" ")
+}
