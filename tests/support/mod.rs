@@ -27,6 +27,29 @@ pub fn dist() -> &'static Path {
     })
 }
 
+/// `plugins/dist/<language>`: the examples of `language`, built with the
+/// `berth` under test unless there already (`cargo xtask test` builds
+/// them before the tests).
+pub fn language_dist(language: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = dist().join(language);
+    let (_, names) = plugins::LANGUAGE_EXAMPLES
+        .iter()
+        .find(|(l, _)| *l == language)
+        .unwrap_or_else(|| panic!("no examples in {language}"));
+    if names
+        .iter()
+        .any(|n| !dir.join(format!("{n}.wasm")).exists())
+    {
+        BUILT.get_or_init(|| {
+            plugins::build_languages(root, Path::new(env!("CARGO_BIN_EXE_berth")))
+                .unwrap_or_else(|e| panic!("building the language examples: {e}"));
+        });
+    }
+    dir
+}
+
 /// The fixtures directory.
 pub fn fixtures() -> PathBuf {
     dist().join("fixtures")
@@ -35,8 +58,8 @@ pub fn fixtures() -> PathBuf {
 /// The `berth` binary under test.
 pub fn berth() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-    // The compiled-code cache is keyed by content, so tests may share one;
-    // it lives in cargo's scratch directory, not the user's cache.
+    // Compiled-code cache entries are per file version, so tests may share
+    // one; it lives in cargo's scratch directory, not the user's cache.
     cmd.env(
         "BERTH_CACHE_DIR",
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("berth-cache"),
@@ -76,10 +99,19 @@ impl Run {
 /// within [`WAIT`].
 pub async fn run_berth(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = berth();
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
-    let out = tokio::time::timeout(WAIT, cmd.output())
+    cmd.args(args).envs(env.iter().copied());
+    run(cmd).await
+}
+
+/// Runs `cmd` with no input, within [`WAIT`].
+pub async fn run(cmd: Command) -> Run {
+    run_within(cmd, WAIT).await
+}
+
+/// Runs `cmd` with no input, within `limit`.
+pub async fn run_within(mut cmd: Command, limit: Duration) -> Run {
+    cmd.stdin(Stdio::null());
+    let out = tokio::time::timeout(limit, cmd.output())
         .await
         .unwrap()
         .unwrap();

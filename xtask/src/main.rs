@@ -35,7 +35,13 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("up") => up(&root, &rest),
         Some("test") => test(&root),
-        Some("plugins") => build_plugins(&root).map(|_| ()),
+        Some("plugins") => build_plugins(&root).and_then(|_| {
+            // Examples in other languages are built by `berth build`.
+            run(host_cargo(&root).args(["build", "-p", "berth", "--bin", "berth"]))?;
+            let berth = target_dir().join("debug").join("berth");
+            plugins::build_languages(&root, &berth).map_err(anyhow::Error::msg)?;
+            Ok(())
+        }),
         Some("bench") => bench(&root, &rest),
         Some("release") => release(&root),
         Some("fuzz") => fuzz(&root, &rest),
@@ -103,6 +109,7 @@ fn up(root: &Path, serve_args: &[String]) -> Result<()> {
     // optimised build is `cargo xtask release` or `cargo install --path host`.
     run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
     let berth = target_dir().join("debug").join("berth");
+    plugins::build_languages(root, &berth).map_err(anyhow::Error::msg)?;
     let mut cmd = Command::new(&berth);
     cmd.arg("serve");
     // Plugin directories given by the caller replace the examples.
@@ -189,18 +196,24 @@ fn test(root: &Path) -> Result<()> {
             .map(|()| "built, clippy clean".to_owned()),
         );
     if host_ok {
+        let berth = target_dir().join("debug").join("berth");
+        record(
+            "languages",
+            plugins::build_languages(root, &berth)
+                .map(|_| "examples built with berth build".to_owned())
+                .map_err(anyhow::Error::msg),
+        );
         record(
             "tests",
             run(with_clippy(&mut host_cargo(root)).args(["test", "--workspace"]))
                 .map(|()| String::new()),
         );
-        let berth = target_dir().join("debug").join("berth");
         record(
             "conformance",
             conformance::run(root, &berth, &root.join("plugins").join("dist")),
         );
     } else {
-        for name in ["host", "tests", "conformance"] {
+        for name in ["host", "languages", "tests", "conformance"] {
             if !steps.iter().any(|s| s.name == name) {
                 steps.push(Step {
                     name,

@@ -37,6 +37,42 @@ pub const FIXTURES: &[&str] = &[
 /// the quick start's directory stays as it is. (`fetch` has no `data`.)
 pub const GRANTED_EXAMPLES: &[&str] = &["files", "fetch"];
 
+/// Example projects in other languages, per language: built by
+/// `berth build` (so they need a `berth` binary) into
+/// `plugins/dist/<language>/`, each with its manifest.
+pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[];
+
+/// Builds the [`LANGUAGE_EXAMPLES`] with `berth` (its `build` command, which
+/// installs pinned toolchains on first use) and lays them out in
+/// `plugins/dist/<language>/`. Returns the dist directory.
+pub fn build_languages(root: &Path, berth: &Path) -> Result<PathBuf, String> {
+    let dist = root.join("plugins").join("dist");
+    for (language, names) in LANGUAGE_EXAMPLES {
+        let out = dist.join(language);
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        for name in *names {
+            let project = root.join("plugins").join("examples").join(name);
+            let status = Command::new(berth)
+                .arg("build")
+                .arg(&project)
+                .status()
+                .map_err(|e| format!("cannot run {}: {e}", berth.display()))?;
+            if !status.success() {
+                return Err(format!(
+                    "berth build {} failed ({status})",
+                    project.display()
+                ));
+            }
+            for ext in ["wasm", "toml"] {
+                let file = format!("{name}.{ext}");
+                std::fs::copy(project.join(&file), out.join(&file))
+                    .map_err(|e| format!("copy {file}: {e}"))?;
+            }
+        }
+    }
+    Ok(dist)
+}
+
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
 /// `~/.cache/berth/plugins-target` (shared by clones, like the host's), else
 /// `plugins/target` in the repository.

@@ -37,13 +37,6 @@ pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
         // Metering costs every call time, so only when a budget is set.
         config.consume_fuel(options.default_limits.cpu_fuel.is_some());
         config.wasm_component_model(true);
-        if let Some(dir) = &options.cache_dir {
-            let mut cache = wasmtime::CacheConfig::new();
-            cache.with_directory(dir.clone());
-            let cache =
-                wasmtime::Cache::new(cache).map_err(|e| RuntimeError::Engine(e.to_string()))?;
-            config.cache(Some(cache));
-        }
         Ok(config)
     };
     let mut pooled = base()?;

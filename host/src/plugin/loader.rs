@@ -11,7 +11,7 @@ use super::surface;
 use super::{Runtime, engine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 /// The export name of the tools interface.
 const TOOLS_INTERFACE: &str = "berth:plugin/tools@0.2.0";
@@ -177,7 +177,7 @@ fn plugin_name(path: &Path) -> Result<Arc<str>, LoadError> {
 /// Tells apart, before compiling, the two files most often mistaken for a
 /// plugin: something that is not WebAssembly at all, and a core module
 /// (built for `wasm32-unknown-unknown` or `wasm32-wasip1`).
-fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+fn check_header(path: &Path, (bytes, size): &(Vec<u8>, u64)) -> Result<(), LoadError> {
     match bytes.get(..8) {
         Some([0, b'a', b's', b'm', _, _, 0, 0]) => Err(LoadError::CoreModule {
             path: path.to_owned(),
@@ -185,9 +185,19 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
         Some([0, b'a', b's', b'm', ..]) => Ok(()),
         _ => Err(LoadError::NotWasm {
             path: path.to_owned(),
-            size: bytes.len(),
+            size: usize::try_from(*size).unwrap_or(usize::MAX),
         }),
     }
+}
+
+/// The first 8 bytes of `path` (fewer if it is shorter), and its size.
+fn read_header(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut header = Vec::with_capacity(8);
+    file.take(8).read_to_end(&mut header)?;
+    Ok((header, size))
 }
 
 /// Loads one plugin file.
@@ -209,22 +219,26 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         path: path.with_extension("toml"),
         reason,
     })?;
-    let bytes = tokio::fs::read(path).await.map_err(|e| LoadError::Read {
+    let header = read_header(path).map_err(|e| LoadError::Read {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    check_header(path, &bytes)?;
+    check_header(path, &header)?;
     let engine = runtime.engine.clone();
-    let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-        .await
-        .map_err(|e| LoadError::Compile {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?
-        .map_err(|e| LoadError::Compile {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        })?;
+    let cache = runtime.options.cache_dir.as_ref().map(|d| d.join("code"));
+    let file = path.to_owned();
+    let component = tokio::task::spawn_blocking(move || {
+        super::compiled::load(&engine, cache.as_deref(), &file)
+    })
+    .await
+    .map_err(|e| LoadError::Compile {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?
+    .map_err(|reason| LoadError::Compile {
+        path: path.to_owned(),
+        reason,
+    })?;
     let ty = component.component_type();
     let imports: Vec<String> = ty
         .imports(&runtime.engine)

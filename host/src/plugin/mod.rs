@@ -10,6 +10,7 @@
 
 mod admission;
 mod bindings;
+mod compiled;
 mod convert;
 mod engine;
 mod error;

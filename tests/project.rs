@@ -1,0 +1,254 @@
+//! Plugins in every language berth builds, end to end: `berth new` and
+//! `berth build` make a project that serves, and each language's example
+//! `hello` and `counter` pass the same checks as the Rust ones (tools/list,
+//! a call, a log message, the counter 1, 2, 3 in a legacy session and
+//! through a modern handle). A deliberate error reaches the client; any
+//! other failure is masked.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use support::{Client, modern_meta, run_berth, scratch, text};
+
+/// Where `berth build` compiles Rust projects in these tests: shared, so a
+/// warm run does not compile the SDK's dependencies again.
+fn rust_target() -> String {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("projects-target")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The examples of `language` (`rust`: the workspace's; others: built by
+/// `berth build` into `plugins/dist/<language>`), and their names.
+fn examples(language: &str) -> (PathBuf, String, String) {
+    if language == "rust" {
+        let dist = support::dist().to_path_buf();
+        return (dist, "hello".to_owned(), "counter".to_owned());
+    }
+    let dist = support::language_dist(language);
+    let suffix = match language {
+        "python" => "py",
+        other => other,
+    };
+    (dist, format!("hello-{suffix}"), format!("counter-{suffix}"))
+}
+
+fn logs(c: &Client) -> Vec<String> {
+    c.notifications
+        .iter()
+        .filter(|n| n["method"] == "notifications/message")
+        .map(|n| n["params"]["data"].to_string())
+        .collect()
+}
+
+/// The same checks for every language's `hello` and `counter`.
+async fn examples_serve(language: &str) {
+    let (dir, hello, counter) = examples(language);
+    let mut c = Client::serve(&[&dir]);
+    c.initialize("2025-11-25").await;
+    c.ok("logging/setLevel", json!({"level": "debug"})).await;
+    let list = c.ok("tools/list", json!({})).await;
+    let names = support::tool_names(&list);
+    for tool in [
+        format!("{hello}_greet"),
+        format!("{counter}_increment"),
+        format!("{counter}_get"),
+        format!("{counter}_reset"),
+    ] {
+        assert!(
+            names.contains(&tool.as_str()),
+            "{language}: {tool} in {names:?}"
+        );
+    }
+    let greet = list["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == format!("{hello}_greet"))
+        .unwrap();
+    assert_eq!(
+        greet["inputSchema"]["properties"]["name"]["type"], "string",
+        "{greet}"
+    );
+    let r = c
+        .tool(&format!("{hello}_greet"), json!({"name": "Ada"}))
+        .await;
+    assert_eq!(text(&r), "Hello, Ada!", "{language}");
+    assert!(
+        logs(&c).iter().any(|l| l.contains("Ada")),
+        "{language}: a log message about Ada: {:?}",
+        c.notifications
+    );
+    for expected in ["1", "2", "3"] {
+        let r = c.tool(&format!("{counter}_increment"), json!({})).await;
+        assert_eq!(text(&r), expected, "{language}: {r}");
+    }
+    assert_eq!(
+        text(&c.tool(&format!("{counter}_get"), json!({})).await),
+        "3"
+    );
+    assert_eq!(
+        text(&c.tool(&format!("{counter}_reset"), json!({})).await),
+        "0"
+    );
+    assert!(c.finish().await.success());
+
+    let mut m = Client::serve(&[&dir]);
+    let call =
+        |name: &str, args: Value| json!({"name": name, "arguments": args, "_meta": modern_meta()});
+    let opened = m
+        .ok("tools/call", call("berth_session_open", json!({})))
+        .await;
+    let handle = opened["structuredContent"]["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for expected in ["1", "2", "3"] {
+        let r = m
+            .ok(
+                "tools/call",
+                call(&format!("{counter}_increment"), json!({"session": handle})),
+            )
+            .await;
+        assert_eq!(text(&r), expected, "{language}: {r}");
+    }
+    assert!(m.finish().await.success());
+}
+
+/// A tool appended to the template of each language: fails on purpose
+/// with a user-facing error for "user", and raises otherwise.
+fn failing_tool(language: &str) -> (&'static str, &'static str) {
+    match language {
+        "rust" => (
+            "src/lib.rs",
+            r#"
+#[derive(Deserialize, JsonSchema)]
+struct FailArgs {
+    how: String,
+}
+
+fn fail(args: FailArgs) -> ToolResult {
+    if args.how == "user" {
+        return Err(Error::InvalidParams("how must be polite".into()));
+    }
+    panic!("secret detail");
+}
+"#,
+        ),
+        other => panic!("no failing tool for {other}"),
+    }
+}
+
+/// `berth new` + `berth build` for `language`, with a failing tool added;
+/// the tools serve, a deliberate error is shown, any other is masked.
+async fn template_builds_and_serves(language: &str) {
+    let parent = scratch(&format!("new-{language}"));
+    let target = rust_target();
+    let env = [("CARGO_TARGET_DIR", target.as_str())];
+    let new = run_cmd(&parent, &["new", "--lang", language, "demo"], &env).await;
+    assert_eq!(new.code, Some(0), "{}", new.all());
+    let project = parent.join("demo");
+    let (file, extra) = failing_tool(language);
+    let mut source = std::fs::read_to_string(project.join(file)).unwrap();
+    source.push_str(extra);
+    if language == "rust" {
+        source = source.replace(
+            "berth_plugin::tools![",
+            "berth_plugin::tools![\n    tool(\"fail\", \"Fails\", fail),",
+        );
+    }
+    std::fs::write(project.join(file), source).unwrap();
+    let dir = project.to_str().unwrap();
+    let built = run_cmd(&parent, &["build", dir], &env).await;
+    assert_eq!(built.code, Some(0), "{}", built.all());
+    assert!(built.stdout.contains("demo_greet"), "{}", built.all());
+
+    let mut c = Client::serve(&[&project]);
+    c.initialize("2025-11-25").await;
+    let r = c.tool("demo_greet", json!({"name": "Ada"})).await;
+    assert!(text(&r).starts_with("Hello, Ada"), "{language}: {r}");
+    for expected in ["1", "2"] {
+        let r = c.tool("demo_count", json!({})).await;
+        assert_eq!(text(&r), expected, "{language}: {r}");
+    }
+    let user = c.tool("demo_fail", json!({"how": "user"})).await;
+    assert_eq!(user["isError"], true, "{language}: {user}");
+    assert!(
+        text(&user).contains("how must be polite"),
+        "{language}: {user}"
+    );
+    let raised = c
+        .call(
+            "tools/call",
+            json!({"name": "demo_fail", "arguments": {"how": "raise"}}),
+        )
+        .await;
+    let shown = raised.to_string();
+    assert!(
+        !shown.contains("secret detail"),
+        "{language}: masked: {shown}"
+    );
+    assert!(shown.contains("Internal error"), "{language}: {shown}");
+    let r = c.tool("demo_count", json!({})).await;
+    assert_eq!(
+        text(&r),
+        "3",
+        "{language}: the session survives a failed call"
+    );
+    assert!(c.finish().await.success());
+    std::fs::remove_dir_all(&parent).unwrap();
+}
+
+/// Runs berth in `dir`.
+async fn run_cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> support::Run {
+    let mut cmd = support::berth();
+    cmd.current_dir(dir).args(args).envs(env.iter().copied());
+    support::run_within(cmd, BUILD_WAIT).await
+}
+
+/// Builds fetch toolchains and compile: far longer than a request.
+const BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
+
+#[tokio::test]
+async fn rust_examples_serve() {
+    examples_serve("rust").await;
+}
+
+#[tokio::test]
+async fn rust_template_builds_and_serves() {
+    template_builds_and_serves("rust").await;
+}
+
+#[tokio::test]
+async fn a_project_that_fails_to_build_shows_the_toolchains_error() {
+    let parent = scratch("broken");
+    let target = rust_target();
+    let env = [("CARGO_TARGET_DIR", target.as_str())];
+    let new = run_cmd(&parent, &["new", "--lang", "rust", "broken"], &env).await;
+    assert_eq!(new.code, Some(0), "{}", new.all());
+    let lib = parent.join("broken/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        source.replace("fn greet(", "fn greet(oops: NoSuchType, "),
+    )
+    .unwrap();
+    let built = run_cmd(&parent, &["build", "broken"], &env).await;
+    assert_eq!(built.code, Some(2), "{}", built.all());
+    assert!(
+        built.stderr.contains("NoSuchType"),
+        "rustc's own error: {}",
+        built.all()
+    );
+    assert!(built.stderr.contains("cargo build"), "{}", built.all());
+    assert!(!parent.join("broken/broken.wasm").exists());
+    let again = run_cmd(&parent, &["new", "--lang", "rust", "broken"], &env).await;
+    assert_eq!(again.code, Some(2));
+    assert!(again.stderr.contains("already exists"), "{}", again.all());
+    let not = run_berth(&["build", parent.to_str().unwrap()], &[]).await;
+    assert!(not.stderr.contains("not a plugin project"), "{}", not.all());
+    std::fs::remove_dir_all(&parent).unwrap();
+}
