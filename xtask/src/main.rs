@@ -251,8 +251,18 @@ fn verdict(steps: &[Step]) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench [FILTER]` runs the hot-path benchmarks;
+/// `cargo xtask bench languages [LANG...]` the per-language ones.
 fn bench(root: &Path, args: &[String]) -> Result<()> {
     build_plugins(root)?;
+    if args.first().map(String::as_str) == Some("languages") {
+        run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
+        let berth = target_dir().join("debug").join("berth");
+        plugins::build_languages(root, &berth).map_err(anyhow::Error::msg)?;
+        return run(host_cargo(root)
+            .args(["bench", "-p", "berth", "--bench", "languages", "--"])
+            .args(&args[1..]));
+    }
     run(host_cargo(root)
         .args(["bench", "-p", "berth", "--bench", "runtime"])
         .args(args))

@@ -139,12 +139,17 @@ pub(crate) struct Output {
 impl Output {
     /// Writes what the plugin printed to the host log (never to the
     /// client: on stdio, stdout is the protocol channel).
-    pub(crate) fn log(&self, plugin: &str) {
+    pub(crate) fn log(&self, plugin: &str, failed: bool) {
         for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             let bytes = pipe.contents();
             if !bytes.is_empty() {
                 let text = String::from_utf8_lossy(&bytes);
-                tracing::info!(plugin, stream, output = %text.trim_end(), "plugin output");
+                let output = text.trim_end();
+                if failed {
+                    tracing::error!(plugin, stream, output, "plugin output before it failed");
+                } else {
+                    tracing::info!(plugin, stream, output, "plugin output");
+                }
             }
         }
     }

@@ -171,7 +171,9 @@ impl PluginHost {
                 }
             }
         };
-        output.log(&plugin.name);
+        // What a failing plugin printed (a traceback, a panic message) is
+        // what explains the failure: log it at the failure's level.
+        output.log(&plugin.name, matches!(outcome, Some(Err(_))));
         let data = store.data();
         let result = match outcome {
             None => Err(CallError::Cancelled),

@@ -381,7 +381,7 @@ async fn describe(runtime: &Runtime, plugin: &Plugin) -> Result<Described, LoadE
         Ok::<_, wasmtime::Error>(described)
     }
     .await;
-    output.log(&plugin.name);
+    output.log(&plugin.name, false);
     result.map_err(|e| fail(format!("{e:#}")))
 }
 
