@@ -42,8 +42,13 @@ export function guard(what, f) {
     return f();
   } catch (e) {
     if (e instanceof UserError) throw { tag: e.kind, val: String(e.message) };
-    if (e instanceof Error) throw e;
-    throw new Error(`${what} threw a non-Error value: ${describe(e)}`);
+    const error = e instanceof Error ? e : new Error(`${what} threw a non-Error value: ${describe(e)}`);
+    // QuickJS prints the message and stack itself when it traps. A runtime
+    // with a console of its own (SpiderMonkey) prints only the message, so
+    // print the stack to its stderr first; never through the SDK's console,
+    // which would send it to the client.
+    if (typeof console !== "undefined" && !console.berthLog) console.error(`${what}: ${error.stack ?? error}`);
+    throw error;
   }
 }
 

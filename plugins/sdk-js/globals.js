@@ -21,7 +21,14 @@ function show(value) {
 const to = (level) => (...args) => log(level, args.map(show).join(" "));
 
 if (typeof globalThis.console === "undefined") {
-  globalThis.console = { log: to("info"), info: to("info"), debug: to("debug"), warn: to("warning"), error: to("error") };
+  globalThis.console = {
+    log: to("info"),
+    info: to("info"),
+    debug: to("debug"),
+    warn: to("warning"),
+    error: to("error"),
+    berthLog: true, // errors.js prints stacks only to a runtime's own console
+  };
 }
 
 // sfc32, seeded by splitmix32 from the wall and monotonic clocks.
