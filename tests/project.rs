@@ -138,6 +138,21 @@ fn fail(args: FailArgs) -> ToolResult {
 }
 "#,
         ),
+        "js" => (
+            "plugin.js",
+            r#"
+import { UserError as FailUserError } from "berth";
+
+tool({
+  name: "fail",
+  description: "Fails",
+  inputSchema: { type: "object", properties: { how: { type: "string" } }, required: ["how"] },
+}, ({ how }) => {
+  if (how === "user") throw new FailUserError("how must be polite");
+  throw new Error("secret detail");
+});
+"#,
+        ),
         other => panic!("no failing tool for {other}"),
     }
 }
@@ -170,9 +185,9 @@ async fn template_builds_and_serves(language: &str) {
     c.initialize("2025-11-25").await;
     let r = c.tool("demo_greet", json!({"name": "Ada"})).await;
     assert!(text(&r).starts_with("Hello, Ada"), "{language}: {r}");
-    for expected in ["1", "2"] {
+    for expected in [1, 2] {
         let r = c.tool("demo_count", json!({})).await;
-        assert_eq!(text(&r), expected, "{language}: {r}");
+        assert_eq!(count_of(&r), expected, "{language}: {r}");
     }
     let user = c.tool("demo_fail", json!({"how": "user"})).await;
     assert_eq!(user["isError"], true, "{language}: {user}");
@@ -194,12 +209,24 @@ async fn template_builds_and_serves(language: &str) {
     assert!(shown.contains("Internal error"), "{language}: {shown}");
     let r = c.tool("demo_count", json!({})).await;
     assert_eq!(
-        text(&r),
-        "3",
+        count_of(&r),
+        3,
         "{language}: the session survives a failed call"
     );
     assert!(c.finish().await.success());
     std::fs::remove_dir_all(&parent).unwrap();
+}
+
+/// The count a template's `count` tool returned: as text, or as
+/// structured content `{"count": n}`.
+fn count_of(result: &Value) -> u64 {
+    if let Some(n) = result["structuredContent"]["count"].as_u64() {
+        return n;
+    }
+    text(result)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no count in {result}"))
 }
 
 /// Runs berth in `dir`.
@@ -251,4 +278,14 @@ async fn a_project_that_fails_to_build_shows_the_toolchains_error() {
     let not = run_berth(&["build", parent.to_str().unwrap()], &[]).await;
     assert!(not.stderr.contains("not a plugin project"), "{}", not.all());
     std::fs::remove_dir_all(&parent).unwrap();
+}
+
+#[tokio::test]
+async fn js_examples_serve() {
+    examples_serve("js").await;
+}
+
+#[tokio::test]
+async fn js_template_builds_and_serves() {
+    template_builds_and_serves("js").await;
 }

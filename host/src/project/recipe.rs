@@ -262,20 +262,22 @@ fn python(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         .arg(inputs.out))
 }
 
-/// JavaScript on QuickJS (componentize-qjs, from npm): berth bundles the
-/// SDK and the project's module into one script.
+/// JavaScript on QuickJS (componentize-qjs, from npm). The SDK is copied
+/// to `node_modules/berth` (a copy: componentize-qjs refuses modules that
+/// resolve outside the project), where `import ... from "berth"` and
+/// editors find it; the entry module berth writes into `.berth` imports
+/// the project's source (which registers the tools) and re-exports the
+/// SDK's implementations of the world.
 fn js(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let project = inputs.project;
     let source = source(inputs, "plugin.js")?;
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| ProjectError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ProjectError::Io { path, source }
     };
-    let toolchain_dir = inputs.sdk.join("plugins/sdk-js/toolchain");
-    let manifest = read(&toolchain_dir.join("package.json"))?;
-    let lock = read(&toolchain_dir.join("package-lock.json"))?;
+    let sdk_js = inputs.sdk.join("plugins/sdk-js");
+    let manifest = std::fs::read(sdk_js.join("toolchain/package.json")).map_err(io(&sdk_js))?;
+    let lock = std::fs::read(sdk_js.join("toolchain/package-lock.json")).map_err(io(&sdk_js))?;
     let tool = inputs.toolchains.ensure(
         "componentize-qjs-0.4.5",
         &Install::Npm {
@@ -284,25 +286,40 @@ fn js(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         },
     )?;
     let node = toolchain::find_program(&["node", "nodejs"]).ok_or_else(|| {
-        ProjectError::Missing("building JavaScript plugins needs Node.js 18+ on PATH".to_owned())
+        ProjectError::Missing(
+            "building JavaScript plugins needs Node.js 18+ on PATH (e.g. `apt-get install nodejs npm`)"
+                .to_owned(),
+        )
     })?;
-    let bundle = project.scratch().join("bundle.js");
-    let sdk = read(&inputs.sdk.join("plugins/sdk-js/berth.js"))?;
-    let user = read(&source)?;
-    let mut text = String::from_utf8_lossy(&sdk).into_owned();
-    text.push('\n');
-    text.push_str(&String::from_utf8_lossy(&user));
-    std::fs::write(&bundle, text).map_err(|source| ProjectError::Io {
-        path: bundle.clone(),
-        source,
-    })?;
+    let berth = project.dir.join("node_modules/berth");
+    if berth.exists() {
+        std::fs::remove_dir_all(&berth).map_err(io(&berth))?;
+    }
+    std::fs::create_dir_all(&berth).map_err(io(&berth))?;
+    for entry in std::fs::read_dir(&sdk_js).map_err(io(&sdk_js))? {
+        let from = entry.map_err(io(&sdk_js))?.path();
+        if let (true, Some(name)) = (from.is_file(), from.file_name()) {
+            let to = berth.join(name);
+            std::fs::copy(&from, &to).map_err(io(&to))?;
+        }
+    }
+    let rel = source
+        .strip_prefix(&project.dir)
+        .unwrap_or(&source)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let import = serde_json::Value::String(format!("../{rel}")).to_string();
+    let entry = project.scratch().join("entry.js");
+    let text = format!(
+        "// Written by `berth build`: the component's entry module.\nimport {import};\nexport {{ tools, resources, prompts, completion }} from \"berth/exports.js\";\n"
+    );
+    std::fs::write(&entry, text).map_err(io(&entry))?;
     run(Command::new(node)
         .current_dir(&project.dir)
-        .arg(tool.join("node_modules/.bin/componentize-qjs"))
-        .arg("-w")
+        .arg(tool.join("node_modules/componentize-qjs/bin/componentize-qjs"))
+        .arg("--wit")
         .arg(inputs.sdk.join("wit"))
-        .args(["-n", &project.build.world, "--sync", "-j"])
-        .arg(&bundle)
-        .arg("-o")
+        .args(["--js", ".berth/entry.js", "--module-root", "."])
+        .args(["--world", &project.build.world, "--sync", "-o"])
         .arg(inputs.out))
 }
