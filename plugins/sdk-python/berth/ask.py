@@ -150,7 +150,8 @@ def sample(prompt: str, *, max_tokens: int = 512, system: str | None = None,
         params["systemPrompt"] = system
     content = (sample_raw(params, key=key) or {}).get("content")
     if isinstance(content, list):
-        content = next((b for b in content if isinstance(b, dict) and b.get("type") == "text"), None)
+        texts = [b for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        content = texts[0] if texts else None
     return content.get("text", "") if isinstance(content, dict) else ""
 
 

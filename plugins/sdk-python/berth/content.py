@@ -49,12 +49,14 @@ def resource_link(uri: str, name: str, *, title: str | None = None,
 
 def text_contents(uri: str, text: str, mime_type: str | None = "text/plain"):
     """Text contents of the resource at ``uri``."""
-    return _T.ResourceContents_Text(_T.TextResourceContents(uri=uri, mime_type=mime_type, text=text))
+    return _T.ResourceContents_Text(
+        _T.TextResourceContents(uri=uri, mime_type=mime_type, text=text))
 
 
 def blob_contents(uri: str, data: bytes, mime_type: str | None = None):
     """Binary contents of the resource at ``uri``."""
-    return _T.ResourceContents_Blob(_T.BlobResourceContents(uri=uri, mime_type=mime_type, blob=data))
+    return _T.ResourceContents_Blob(
+        _T.BlobResourceContents(uri=uri, mime_type=mime_type, blob=data))
 
 
 def embedded(contents):

@@ -101,7 +101,10 @@ def object_schema(fields: list[Field], _depth: int = 0) -> dict:
     """An object schema with one property per field."""
     props = {}
     for f in fields:
-        s = schema_for(f.hint, _depth)
+        try:
+            s = schema_for(f.hint, _depth)
+        except TypeError as e:
+            raise TypeError(f"{f.name}: {e}") from None
         if f.description:
             s = {"description": f.description, **{k: v for k, v in s.items() if k != "description"}}
         default = _json_or_none(f.default)
@@ -294,7 +297,8 @@ def convert(value, hint, path: str):
         kind = origin or hint
         if kind is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
             _check(len(value) == len(args), value, f"an array of {len(args)} items", path)
-            return tuple(convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+            pairs = enumerate(zip(value, args, strict=True))
+            return tuple(convert(v, a, f"{path}[{i}]") for i, (v, a) in pairs)
         items = [convert(v, args[0], f"{path}[{i}]") if args else v for i, v in enumerate(value)]
         if kind in (set, frozenset, collections.abc.Set):
             return kind(items) if kind is not collections.abc.Set else frozenset(items)

@@ -72,11 +72,15 @@ def tool(fn=None, *, name: str | None = None, title: str | None = None,
         about = description or about
         if not about:
             raise ValueError(f"tool {tool_name}: write a docstring saying what it does")
-        fields, takes_kwargs = function_fields(fn, docs)
-        returns = typing.get_type_hints(fn, include_extras=True).get("return")
-        out = output_schema
-        if out is None and _is_class(returns) and returns is not ToolResult:
-            out = schema_for(returns)
+        try:
+            fields, takes_kwargs = function_fields(fn, docs)
+            schema = input_schema or object_schema(fields)
+            returns = typing.get_type_hints(fn, include_extras=True).get("return")
+            out = output_schema
+            if out is None and _is_class(returns) and returns is not ToolResult:
+                out = schema_for(returns)
+        except TypeError as e:
+            raise TypeError(f"tool {tool_name}: {e}") from None
         hints = _wit.tools.ToolAnnotations(
             title=None,
             read_only_hint=True if read_only else None,
@@ -89,7 +93,7 @@ def tool(fn=None, *, name: str | None = None, title: str | None = None,
                 name=tool_name,
                 title=title,
                 description=about,
-                input_schema=dumps(input_schema or object_schema(fields)),
+                input_schema=dumps(schema),
                 output_schema=None if out is None else dumps(out),
                 annotations=hints if read_only or destructive or idempotent
                 or open_world is not None else None,

@@ -5,8 +5,9 @@ its plugins until `berth build` exists.
     python3 build.py PROJECT_DIR [--toolchain DIR]
 
 Reads PROJECT/NAME.toml's [build] (source, world), writes the SDK, the WIT
-files and an entry module under PROJECT/.berth/, then runs componentize-py
-in PROJECT, which writes PROJECT/NAME.wasm.
+files (berth's, WASI 0.2.12 as deps/, and worlds WORLD-http that add
+wasi:http/outgoing-handler) and an entry module under PROJECT/.berth/, then
+runs componentize-py in PROJECT, which writes PROJECT/NAME.wasm.
 """
 
 import argparse
@@ -29,6 +30,20 @@ from berth._exports import Completion, Prompts, Resources, Tools, check_world  #
 check_world("{world}")
 '''
 
+HTTP_WORLDS = """// Written by `berth build`: berth's worlds plus outgoing HTTP (for berth.http).
+package berth:plugin@0.2.0;
+
+world tools-plugin-http {
+    include tools-plugin;
+    import wasi:http/outgoing-handler@0.2.12;
+}
+
+world plugin-http {
+    include plugin;
+    import wasi:http/outgoing-handler@0.2.12;
+}
+"""
+
 
 def build(project: Path, toolchain: Path = DEFAULT_TOOLCHAIN) -> Path:
     """Builds PROJECT into PROJECT/NAME.wasm and returns its path."""
@@ -42,13 +57,18 @@ def build(project: Path, toolchain: Path = DEFAULT_TOOLCHAIN) -> Path:
     shutil.copytree(REPO / "plugins/sdk-python/berth", scratch / "py/berth",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "wit", scratch / "wit")
+    # WASI 0.2.12 as deps/ of the scratch WIT copy, and a world importing
+    # wasi:http/outgoing-handler beside berth's (for berth.http).
+    shutil.copytree(REPO / "plugins/wit-deps/wasi-0.2.12", scratch / "wit/deps")
+    (scratch / "wit/http-worlds.wit").write_text(HTTP_WORLDS)
     (scratch / "py/berth_entry.py").write_text(ENTRY.format(module=source.stem, world=world))
     out = project / f"{name}.wasm"
     cmd = [sys.executable, "-c",
            "import sys; from componentize_py import script; sys.exit(script())",
-           "-q", "-d", ".berth/wit", "-w", world, "componentize", "berth_entry",
+           "-q", "-d", ".berth/wit", "-w", f"{world}-http", "componentize", "berth_entry",
            "-p", ".berth/py", "-p", str(source.parent), "-o", f"{name}.wasm"]
-    env = {**os.environ, "PYTHONPATH": str(toolchain)}
+    # RUST_BACKTRACE=0: a failed build shows the Python error, not a Rust stack.
+    env = {**os.environ, "PYTHONPATH": str(toolchain), "RUST_BACKTRACE": "0"}
     subprocess.run(cmd, cwd=project, env=env, check=True)
     return out
 

@@ -8,21 +8,24 @@ which today's berth refuses because of [build]) and checks, over one
 legacy stdio session per case: the greet tool and its log notifications,
 counter 1, 2, 3 in one session and 1 in a new one, a raised exception
 masked as an internal error, a UserError shown as isError, structured
-output, elicitation in two rounds, resources, prompts and completion.
+output, elicitation in two rounds, resources, prompts and completion; and
+fetch-py against a local HTTP server (granted to it, and allowed by a
+berth.toml [sandbox]), following a redirect, and refused for another host.
 """
 
-import json
+import http.server
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from build import REPO, build
 from stdio_client import Client, text_of
 
 PROJECTS = [REPO / "plugins/examples/hello-py", REPO / "plugins/examples/counter-py",
-            Path(__file__).resolve().parent / "probe-py"]
+            REPO / "plugins/examples/fetch-py", Path(__file__).resolve().parent / "probe-py"]
 failures = []
 
 
@@ -78,17 +81,56 @@ def main():
     got = c.request("prompts/get", {"name": "probe-py_review", "arguments": {"code": "x=1"}})
     check("prompt", [m["content"]["text"] for m in got["messages"]],
           ["Review this python code:\nx=1", "Sure."])
-    got = c.request("completion/complete", {"ref": {"type": "ref/prompt", "name": "probe-py_review"},
-                                            "argument": {"name": "language", "value": "r"}})
+    ref = {"type": "ref/prompt", "name": "probe-py_review"}
+    got = c.request("completion/complete",
+                    {"ref": ref, "argument": {"name": "language", "value": "r"}})
     check("completion", got["completion"]["values"], ["rust"])
     c.close()
 
     c = Client(berth, str(plugins))
     check("counter in a new session", text_of(c.call("counter-py_increment")), "1")
     c.close()
+
+    check_fetch(berth, plugins)
     shutil.rmtree(plugins)
     print(f"{len(failures)} failure(s)" if failures else "all passed")
     sys.exit(1 if failures else 0)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("location", "/hi")
+            self.end_headers()
+            return
+        body = b"hello over wasi:http"
+        self.send_response(200 if self.path == "/hi" else 404)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def check_fetch(berth, plugins):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    (plugins / "fetch-py.toml").write_text(f'[grants]\nhttp = ["127.0.0.1:{port}"]\n')
+    config = plugins / "berth.toml"
+    config.write_text('[sandbox]\nallow_private_hosts = ["127.0.0.1"]\nallow_plain_http = true\n')
+    c = Client(berth, str(plugins), config=str(config))
+    base = f"http://127.0.0.1:{port}"
+    check("fetch", text_of(c.call("fetch-py_get", {"url": f"{base}/hi"})), "hello over wasi:http")
+    check("fetch follows a redirect", text_of(c.call("fetch-py_get", {"url": f"{base}/moved"})),
+          "hello over wasi:http")
+    r = c.call("fetch-py_get", {"url": f"http://127.0.0.2:{port}/hi"})
+    check("fetch of a host not granted", (r["isError"], "HttpRequestDenied" in text_of(r)),
+          (True, True))
+    c.close()
+    server.shutdown()
 
 
 if __name__ == "__main__":

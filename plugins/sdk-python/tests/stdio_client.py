@@ -12,9 +12,12 @@ import queue
 class Client:
     """One `berth serve --stdio` process and one legacy session."""
 
-    def __init__(self, berth: str, plugins: str, answers=None, capabilities=None):
+    def __init__(self, berth: str, plugins: str, answers=None, capabilities=None, config=None):
+        cmd = [berth, "serve", "--stdio", "--plugins", plugins, "--log", "warn"]
+        if config:
+            cmd[1:1] = ["--config", config]
         self.proc = subprocess.Popen(
-            [berth, "serve", "--stdio", "--plugins", plugins, "--log", "warn"],
+            cmd,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.next_id = 0
         self.notifications = []

@@ -46,7 +46,7 @@ if BINDINGS:
     from wit_world.imports import context, types
 
     import berth
-    from berth import _exports, ask, errors, kv, log, schema, tools
+    from berth import _exports, kv, schema, tools
     from berth.resources import match_template
 
 
@@ -195,12 +195,14 @@ class SchemaTest(unittest.TestCase):
 
     def test_descriptor_from_hints_and_docstring(self):
         d = tools.TOOLS["t_args"].descriptor
-        self.assertEqual((d.name, d.title, d.description, d.stateful), ("t_args", "Args", "Echoes.", True))
+        self.assertEqual((d.name, d.title, d.description, d.stateful),
+                         ("t_args", "Args", "Echoes.", True))
         self.assertTrue(d.annotations.read_only_hint)
         s = json.loads(d.input_schema)
         self.assertEqual(s["required"], ["name", "n", "tags", "mode", "color", "at"])
         p = s["properties"]
-        self.assertEqual(p["name"], {"description": "Who. Goes on over two lines.", "type": "string"})
+        self.assertEqual(p["name"],
+                         {"description": "Who. Goes on over two lines.", "type": "string"})
         self.assertEqual(p["tags"]["items"], {"type": "string"})
         self.assertEqual(p["mode"], {"type": "string", "enum": ["a", "b"]})
         self.assertEqual(p["color"], {"type": "string", "enum": ["red", "blue"]})
@@ -328,7 +330,8 @@ class CallTest(unittest.TestCase):
             p.get_prompt("p_review", [("code", "x"), ("times", "two")], None)
         self.assertIsInstance(e.exception.value, types.Error_InvalidParams)
         from wit_world.exports import completion
-        got = _exports.Completion().complete(completion.Reference_Prompt("p_review"), "lang", "r", [])
+        ref = completion.Reference_Prompt("p_review")
+        got = _exports.Completion().complete(ref, "lang", "r", [])
         self.assertEqual(got.values, ["rs"])
 
 
