@@ -9,6 +9,7 @@ mistake (an unsupported hint, no docstring) fails the build, and a call
 pays only for converting its arguments.
 """
 
+import inspect
 import json
 import re
 import typing
@@ -68,6 +69,8 @@ def tool(fn=None, *, name: str | None = None, title: str | None = None,
             raise ValueError(f"tool name {tool_name!r}: use letters, digits, _, - and .")
         if tool_name in TOOLS:
             raise ValueError(f"two tools are named {tool_name!r}")
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError(f"tool {tool_name}: async functions are not supported; use def")
         about, docs = parse_docstring(fn.__doc__)
         about = description or about
         if not about:
