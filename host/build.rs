@@ -13,11 +13,12 @@ const TREES: &[&str] = &[
     "plugins/sdk-python",
     "plugins/sdk-js",
     "plugins/templates",
+    "plugins/wit-deps",
 ];
 /// Single files embedded.
 const FILES: &[&str] = &["plugins/sdk/Cargo.toml"];
 /// Names never embedded: build output and caches.
-const SKIP: &[&str] = &["node_modules", "__pycache__", "target", ".berth"];
+const SKIP: &[&str] = &["node_modules", "__pycache__", "target", ".berth", "tests"];
 
 fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(root.join(rel)) else {

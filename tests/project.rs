@@ -138,6 +138,21 @@ fn fail(args: FailArgs) -> ToolResult {
 }
 "#,
         ),
+        "python" => (
+            "app.py",
+            r#"
+
+from berth import InvalidParams
+
+
+@tool
+def fail(how: str) -> str:
+    """Fails."""
+    if how == "user":
+        raise InvalidParams("how must be polite")
+    raise RuntimeError("secret detail")
+"#,
+        ),
         "js" => (
             "plugin.js",
             r#"
@@ -288,4 +303,14 @@ async fn js_examples_serve() {
 #[tokio::test]
 async fn js_template_builds_and_serves() {
     template_builds_and_serves("js").await;
+}
+
+#[tokio::test]
+async fn python_examples_serve() {
+    examples_serve("python").await;
+}
+
+#[tokio::test]
+async fn python_template_builds_and_serves() {
+    template_builds_and_serves("python").await;
 }

@@ -40,7 +40,10 @@ pub const GRANTED_EXAMPLES: &[&str] = &["files", "fetch"];
 /// Example projects in other languages, per language: built by
 /// `berth build` (so they need a `berth` binary) into
 /// `plugins/dist/<language>/`, each with its manifest.
-pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[("js", &["hello-js", "counter-js"])];
+pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[
+    ("python", &["hello-py", "counter-py", "fetch-py"]),
+    ("js", &["hello-js", "counter-js"]),
+];
 
 /// Builds the [`LANGUAGE_EXAMPLES`] with `berth` (its `build` command, which
 /// installs pinned toolchains on first use) and lays them out in

@@ -212,13 +212,48 @@ fn source(inputs: &Inputs<'_>, default: &str) -> Result<PathBuf, ProjectError> {
     }
 }
 
-/// componentize-py, from PyPI.
+/// componentize-py, from PyPI (a self-contained wheel).
 const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Worlds that add the `wasi:http` client to berth's, so the Python SDK's
+/// `berth.http` has bindings; a plugin that makes no request pays about
+/// 16 KB. (componentize-py 0.25 cannot merge worlds given as two `-w`.)
+const HTTP_WORLDS: &str = "package berth:plugin@0.2.0;
+
+world tools-plugin-http {
+    include tools-plugin;
+    import wasi:http/outgoing-handler@0.2.12;
+}
+
+world plugin-http {
+    include plugin;
+    import wasi:http/outgoing-handler@0.2.12;
+}
+";
+
+/// Copies the files directly in `from` into `to` (made if missing).
+fn copy_files(from: &Path, to: &Path) -> Result<(), ProjectError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ProjectError::Io { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let path = entry.map_err(io(from))?.path();
+        if let (true, Some(name)) = (path.is_file(), path.file_name()) {
+            let dest = to.join(name);
+            std::fs::copy(&path, &dest).map_err(io(&dest))?;
+        }
+    }
+    Ok(())
+}
 
 /// Python: componentize-py bundles CPython, the SDK (`berth`) and the
 /// project's modules into a component. Its entry module is one berth
-/// writes into `.berth`: it imports the project's module (which registers
-/// the tools) and re-exports the SDK's implementations of the world.
+/// writes into `.berth/py`: it imports the project's module (whose
+/// decorators register the tools) and re-exports the SDK's implementations
+/// of the world; the WIT it builds against is berth's plus the `wasi:http`
+/// client, in `.berth/wit`.
 fn python(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let project = inputs.project;
     let source = source(inputs, "app.py")?;
@@ -232,32 +267,53 @@ fn python(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
             requirement: COMPONENTIZE_PY,
         },
     )?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ProjectError::Io { path, source }
+    };
     let scratch = project.scratch();
-    let entry = scratch.join("berth_entry.py");
+    let wit = scratch.join("wit");
+    if wit.exists() {
+        std::fs::remove_dir_all(&wit).map_err(io(&wit))?;
+    }
+    copy_files(&inputs.sdk.join("wit"), &wit)?;
+    copy_files(
+        &inputs.sdk.join("plugins/wit-deps/wasi-0.2.12"),
+        &wit.join("deps"),
+    )?;
+    let worlds = wit.join("http-worlds.wit");
+    std::fs::write(&worlds, HTTP_WORLDS).map_err(io(&worlds))?;
+    let py = scratch.join("py");
+    std::fs::create_dir_all(&py).map_err(io(&py))?;
+    let entry = py.join("berth_entry.py");
+    let world = &project.build.world;
     let text = format!(
-        "# Written by `berth build`: the component's entry module.\nimport {module}  # noqa: F401 (registers the tools)\nfrom berth._exports import *  # noqa: F401,F403\n"
+        "\"\"\"Written by `berth build`: the component's entry module.\"\"\"\n\nimport {module}  # noqa: F401  (its decorators register the plugin)\nfrom berth._exports import Completion, Prompts, Resources, Tools, check_world  # noqa: F401\n\ncheck_world({world:?})\n"
     );
-    std::fs::write(&entry, text).map_err(|source| ProjectError::Io {
-        path: entry.clone(),
-        source,
-    })?;
+    std::fs::write(&entry, text).map_err(io(&entry))?;
     run(Command::new(toolchain::python()?)
         .current_dir(&project.dir)
         .env("PYTHONPATH", &tool)
-        .args(["-m", "componentize_py", "-d"])
-        .arg(inputs.sdk.join("wit"))
+        // A failed build shows the Python error, not a Rust stack as well.
+        .env("RUST_BACKTRACE", "0")
+        .args([
+            "-c",
+            "import sys; from componentize_py import script; sys.exit(script())",
+        ])
+        .args(["-q", "-d"])
+        .arg(&wit)
         .args([
             "-w",
-            &project.build.world,
+            &format!("{world}-http"),
             "componentize",
             "berth_entry",
-            "-p",
         ])
-        .arg(&scratch)
         .arg("-p")
-        .arg(source.parent().unwrap_or(&project.dir))
+        .arg(&py)
         .arg("-p")
         .arg(inputs.sdk.join("plugins/sdk-python"))
+        .arg("-p")
+        .arg(source.parent().unwrap_or(&project.dir))
         .arg("-o")
         .arg(inputs.out))
 }
