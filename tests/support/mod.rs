@@ -43,7 +43,8 @@ pub fn language_dist(language: &str) -> PathBuf {
         .any(|n| !dir.join(format!("{n}.wasm")).exists())
     {
         BUILT.get_or_init(|| {
-            plugins::build_languages(root, Path::new(env!("CARGO_BIN_EXE_berth")))
+            let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("berth-cache");
+            plugins::build_languages(root, Path::new(env!("CARGO_BIN_EXE_berth")), Some(&cache))
                 .unwrap_or_else(|e| panic!("building the language examples: {e}"));
         });
     }

@@ -39,7 +39,7 @@ fn main() -> Result<()> {
             // Examples in other languages are built by `berth build`.
             run(host_cargo(&root).args(["build", "-p", "berth", "--bin", "berth"]))?;
             let berth = target_dir().join("debug").join("berth");
-            plugins::build_languages(&root, &berth).map_err(anyhow::Error::msg)?;
+            plugins::build_languages(&root, &berth, None).map_err(anyhow::Error::msg)?;
             Ok(())
         }),
         Some("bench") => bench(&root, &rest),
@@ -109,7 +109,7 @@ fn up(root: &Path, serve_args: &[String]) -> Result<()> {
     // optimised build is `cargo xtask release` or `cargo install --path host`.
     run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
     let berth = target_dir().join("debug").join("berth");
-    plugins::build_languages(root, &berth).map_err(anyhow::Error::msg)?;
+    plugins::build_languages(root, &berth, None).map_err(anyhow::Error::msg)?;
     let mut cmd = Command::new(&berth);
     cmd.arg("serve");
     // Plugin directories given by the caller replace the examples.
@@ -199,9 +199,14 @@ fn test(root: &Path) -> Result<()> {
         let berth = target_dir().join("debug").join("berth");
         record(
             "languages",
-            plugins::build_languages(root, &berth)
-                .map(|_| "examples built with berth build".to_owned())
-                .map_err(anyhow::Error::msg),
+            // Into the compiled-code cache the tests use (tests/support).
+            plugins::build_languages(
+                root,
+                &berth,
+                Some(&target_dir().join("tmp").join("berth-cache")),
+            )
+            .map(|_| "examples built with berth build".to_owned())
+            .map_err(anyhow::Error::msg),
         );
         record(
             "tests",
@@ -258,7 +263,7 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
     if args.first().map(String::as_str) == Some("languages") {
         run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
         let berth = target_dir().join("debug").join("berth");
-        plugins::build_languages(root, &berth).map_err(anyhow::Error::msg)?;
+        plugins::build_languages(root, &berth, None).map_err(anyhow::Error::msg)?;
         return run(host_cargo(root)
             .args(["bench", "-p", "berth", "--bench", "languages", "--"])
             .args(&args[1..]));

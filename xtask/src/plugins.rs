@@ -47,15 +47,21 @@ pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[
 
 /// Builds the [`LANGUAGE_EXAMPLES`] with `berth` (its `build` command, which
 /// installs pinned toolchains on first use) and lays them out in
-/// `plugins/dist/<language>/`. Returns the dist directory.
-pub fn build_languages(root: &Path, berth: &Path) -> Result<PathBuf, String> {
+/// `plugins/dist/<language>/`. `cache`: the compiled-code cache the build
+/// fills (berth's default if `None`), so the berth that serves them next
+/// does not compile them again. Returns the dist directory.
+pub fn build_languages(root: &Path, berth: &Path, cache: Option<&Path>) -> Result<PathBuf, String> {
     let dist = root.join("plugins").join("dist");
     for (language, names) in LANGUAGE_EXAMPLES {
         let out = dist.join(language);
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         for name in *names {
             let project = root.join("plugins").join("examples").join(name);
-            let status = Command::new(berth)
+            let mut cmd = Command::new(berth);
+            if let Some(cache) = cache {
+                cmd.env("BERTH_CACHE_DIR", cache);
+            }
+            let status = cmd
                 .arg("build")
                 .arg(&project)
                 .status()
