@@ -205,8 +205,9 @@ fn test(root: &Path) -> Result<()> {
                 &berth,
                 Some(&target_dir().join("tmp").join("berth-cache")),
             )
-            .map(|_| "examples built with berth build".to_owned())
-            .map_err(anyhow::Error::msg),
+            .map_err(anyhow::Error::msg)
+            .and_then(|_| python_sdk_tests(root))
+            .map(|()| "examples built with berth build; Python SDK unit tests pass".to_owned()),
         );
         record(
             "tests",
@@ -228,6 +229,40 @@ fn test(root: &Path) -> Result<()> {
         }
     }
     verdict(&steps)
+}
+
+/// The Python SDK's unit tests, in plain CPython, against bindings from
+/// the componentize-py that `berth build` installed. A skipped test fails
+/// the step: here the toolchain must be there.
+fn python_sdk_tests(root: &Path) -> Result<()> {
+    let home = std::env::var_os("BERTH_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/berth")))
+        .context("no HOME")?;
+    let out = Command::new("python3")
+        .current_dir(root)
+        .env(
+            "COMPONENTIZE_PY_PATH",
+            home.join("toolchains/componentize-py-0.25.1"),
+        )
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "plugins/sdk-python/tests",
+        ])
+        .output()
+        .context("running python3")?;
+    let report = String::from_utf8_lossy(&out.stderr);
+    eprint!("{report}");
+    if !out.status.success() {
+        bail!("Python SDK unit tests failed");
+    }
+    if report.contains("skipped") {
+        bail!("Python SDK unit tests were skipped: componentize-py is missing");
+    }
+    Ok(())
 }
 
 /// Prints one line with every step's outcome; fails if any step did.
