@@ -40,7 +40,11 @@ pub const GRANTED_EXAMPLES: &[&str] = &["files", "fetch"];
 /// Example projects in other languages, per language: built by
 /// `berth build` (so they need a `berth` binary) into
 /// `plugins/dist/<language>/`, each with its manifest.
-pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[];
+pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[
+    ("c", &["hello-c", "counter-c"]),
+    ("cpp", &["hello-cpp", "counter-cpp"]),
+    ("zig", &["hello-zig", "counter-zig"]),
+];
 
 /// Builds the [`LANGUAGE_EXAMPLES`] with `berth` (its `build` command, which
 /// installs pinned toolchains on first use) and lays them out in
