@@ -345,3 +345,30 @@ async fn a_project_that_fails_to_build_shows_the_toolchains_error() {
     assert!(not.stderr.contains("not a plugin project"), "{}", not.all());
     std::fs::remove_dir_all(&parent).unwrap();
 }
+
+#[tokio::test]
+async fn a_c_project_that_fails_to_compile_shows_the_compilers_error() {
+    let parent = scratch("broken-c");
+    let new = run_cmd(&parent, &["new", "--lang", "c", "broken"], &[]).await;
+    assert_eq!(new.code, Some(0), "{}", new.all());
+    let file = parent.join("broken/plugin.c");
+    let source = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        source.replace(
+            "static void greet(berth_call *c) {",
+            "static void greet(berth_call *c) {\n    NoSuchType oops;",
+        ),
+    )
+    .unwrap();
+    let built = run_cmd(&parent, &["build", "broken"], &[]).await;
+    assert_eq!(built.code, Some(2), "{}", built.all());
+    assert!(
+        built.stderr.contains("NoSuchType"),
+        "clang's own error: {}",
+        built.all()
+    );
+    assert!(built.stderr.contains("clang-19"), "{}", built.all());
+    assert!(!parent.join("broken/broken.wasm").exists());
+    std::fs::remove_dir_all(&parent).unwrap();
+}

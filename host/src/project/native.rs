@@ -57,6 +57,7 @@ const LINK_FLAGS: &[&str] = &["-mexec-model=reactor", "-Wl,--strip-debug"];
 /// C: clang-19 compiles the project's `.c` files with the helpers and the
 /// bindings.
 pub(super) fn c(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
+    check_world(inputs.project)?;
     inputs.toolchains.system("C", CLANG_PACKAGES)?;
     let project = inputs.project;
     let gen_dir = bindings(inputs)?;
@@ -80,6 +81,7 @@ pub(super) fn c(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
 /// C++ (C++20, no exceptions): clang++-19 compiles the project's sources;
 /// the helpers and bindings are compiled as C first.
 pub(super) fn cpp(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
+    check_world(inputs.project)?;
     inputs.toolchains.system("C", CLANG_PACKAGES)?;
     inputs.toolchains.system("C++", CPP_PACKAGES)?;
     let project = inputs.project;
@@ -128,6 +130,7 @@ const ZIGLANG: &str = "ziglang==0.17.1";
 /// (`plugins/sdk-zig/berth.zig`), with the C helpers and bindings.
 pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let project = inputs.project;
+    check_world(project)?;
     let root = super::recipe::source(inputs, "plugin.zig")?;
     let tool = inputs.toolchains.ensure(
         "ziglang-0.17.1",
@@ -149,6 +152,9 @@ pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         .args(["-m", "ziglang", "build-exe"])
         .args(["-target", "wasm32-wasi", "-O", "ReleaseSmall", "-lc"])
         .args(["-fno-entry", "-mexec-model=reactor", "-rdynamic"])
+        // Keeps function names for backtraces (the DWARF that comes with
+        // them is stripped when the component is made).
+        .arg("-fno-strip")
         .arg(format!("-I{}", sdk.display()))
         .arg(format!("-I{}", gen_dir.display()))
         .arg("-cflags")
@@ -165,6 +171,20 @@ pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         ))
         .arg(format!("-femit-bin={}", core.display())))?;
     componentize(&core, inputs.out)
+}
+
+/// Refuses worlds the helpers do not serve (before any toolchain install).
+fn check_world(project: &Project) -> Result<(), ProjectError> {
+    if project.build.world == "tools-plugin" {
+        return Ok(());
+    }
+    Err(ProjectError::BadBuild {
+        path: project.dir.join(format!("{}.toml", project.name)),
+        reason: format!(
+            "world {:?}: the {} helpers serve tools only; use world \"tools-plugin\" (the default)",
+            project.build.world, project.build.language
+        ),
+    })
 }
 
 /// The core module a compiler writes.
@@ -249,15 +269,6 @@ fn project_sources(project: &Project, extensions: &[&str]) -> Result<Vec<PathBuf
 /// returns that directory.
 fn bindings(inputs: &Inputs<'_>) -> Result<PathBuf, ProjectError> {
     let project = inputs.project;
-    if project.build.world != "tools-plugin" {
-        return Err(ProjectError::BadBuild {
-            path: project.dir.join(format!("{}.toml", project.name)),
-            reason: format!(
-                "world {:?}: the {} helpers serve tools only; use world \"tools-plugin\" (the default)",
-                project.build.world, project.build.language
-            ),
-        });
-    }
     let step = |detail: anyhow::Error| ProjectError::Step {
         step: "generating the C bindings",
         detail: format!("{detail:#}"),
@@ -294,6 +305,7 @@ fn componentize(core: &Path, out: &Path) -> Result<(), ProjectError> {
         WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
     };
     let module = std::fs::read(core).map_err(|_| ProjectError::NoOutput(core.to_path_buf()))?;
+    let module = strip_debug(&module).unwrap_or(module);
     let step = |detail: anyhow::Error| ProjectError::Step {
         step: "making the component",
         detail: format!("{detail:#}"),
@@ -313,4 +325,78 @@ fn componentize(core: &Path, out: &Path) -> Result<(), ProjectError> {
         path: out.to_path_buf(),
         source,
     })
+}
+
+/// `module` without its DWARF (`.debug_*` custom sections), keeping the
+/// name section that makes a trap's backtrace readable; `None` if it is not
+/// a well-formed module (the encoder then says what is wrong).
+fn strip_debug(module: &[u8]) -> Option<Vec<u8>> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= usize::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+            shift += 7;
+        }
+    }
+    let mut out = module.get(..8)?.to_vec();
+    let mut at = 8;
+    while at < module.len() {
+        let start = at;
+        let id = module[at];
+        at += 1;
+        let size = leb(module, &mut at)?;
+        let end = at.checked_add(size)?;
+        let contents = module.get(at..end)?;
+        let debug = id == 0 && {
+            let mut name_at = 0;
+            let len = leb(contents, &mut name_at)?;
+            contents
+                .get(name_at..name_at.checked_add(len)?)?
+                .starts_with(b".debug")
+        };
+        if !debug {
+            out.extend_from_slice(&module[start..end]);
+        }
+        at = end;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn custom(name: &str, body: &[u8]) -> Vec<u8> {
+        let mut contents = vec![u8::try_from(name.len()).unwrap()];
+        contents.extend_from_slice(name.as_bytes());
+        contents.extend_from_slice(body);
+        let mut section = vec![0, u8::try_from(contents.len()).unwrap()];
+        section.extend(contents);
+        section
+    }
+
+    #[test]
+    fn debug_sections_are_stripped_and_names_kept() {
+        let header = b"\0asm\x01\0\0\0".to_vec();
+        let types = vec![1, 1, 0]; // a type section with no types
+        let name = custom("name", b"\x01\x02");
+        let mut module = header.clone();
+        module.extend(custom(".debug_info", &[7; 100]));
+        module.extend(&types);
+        module.extend(&name);
+        module.extend(custom(".debug_line", b"x"));
+        let mut expected = header;
+        expected.extend(&types);
+        expected.extend(&name);
+        assert_eq!(strip_debug(&module).unwrap(), expected);
+        assert_eq!(strip_debug(&expected).unwrap(), expected);
+        // A truncated module is left to the encoder to report.
+        assert!(strip_debug(&module[..module.len() - 1]).is_none());
+    }
 }

@@ -165,16 +165,9 @@ impl Toolchains {
         if wanted.is_empty() {
             return Ok(());
         }
-        let command = format!(
-            "apt-get install -y --no-install-recommends {}",
-            wanted.join(" ")
-        );
         let apt = find_program(&["apt-get"]);
         let Some(apt) = apt.filter(|_| is_root()) else {
-            return Err(ProjectError::Missing(format!(
-                "building {what} plugins needs {}: run `sudo {command}` (Debian 12 or later; elsewhere install clang 19 with wasi-libc and the wasm32 compiler-rt)",
-                wanted.join(", ")
-            )));
+            return Err(cannot_install(what, &wanted));
         };
         let base = self.root.join("toolchains");
         std::fs::create_dir_all(&base).map_err(|source| ProjectError::Io {
@@ -217,12 +210,21 @@ impl Toolchains {
         if !still.is_empty() {
             return Err(ProjectError::Install {
                 what: still.join(", "),
-                detail: format!("`{command}` left them missing"),
+                detail: "apt-get left them missing".to_owned(),
             });
         }
         drop(lock);
         Ok(())
     }
+}
+
+/// What to do when berth may not install Debian packages itself.
+pub(super) fn cannot_install(what: &str, packages: &[&str]) -> ProjectError {
+    ProjectError::Missing(format!(
+        "building {what} plugins needs {}: run `sudo apt-get install -y --no-install-recommends {}` (Debian 12 or later; elsewhere install clang 19 with wasi-libc and the wasm32 compiler-rt)",
+        packages.join(", "),
+        packages.join(" ")
+    ))
 }
 
 /// Whether this process runs as root.
