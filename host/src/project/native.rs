@@ -132,6 +132,11 @@ pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let project = inputs.project;
     check_world(project)?;
     let root = super::recipe::source(inputs, "plugin.zig")?;
+    let python = toolchain::python().map_err(|_| {
+        ProjectError::Missing(
+            "building Zig plugins needs Python 3 with pip on PATH: berth fetches Zig from PyPI (e.g. `apt-get install python3 python3-pip`)".to_owned(),
+        )
+    })?;
     let tool = inputs.toolchains.ensure(
         "ziglang-0.17.1",
         &Install::Pip {
@@ -143,7 +148,7 @@ pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let [glue, component_type] = generated(&gen_dir);
     let core = core_path(project);
     let scratch = project.scratch();
-    run(Command::new(toolchain::python()?)
+    run(Command::new(python)
         .current_dir(&project.dir)
         .env("PYTHONPATH", &tool)
         // Zig's cache of wasi-libc and compiled C, kept with the toolchain.
@@ -151,7 +156,7 @@ pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         .env("ZIG_LOCAL_CACHE_DIR", scratch.join("zig-cache"))
         .args(["-m", "ziglang", "build-exe"])
         .args(["-target", "wasm32-wasi", "-O", "ReleaseSmall", "-lc"])
-        .args(["-fno-entry", "-mexec-model=reactor", "-rdynamic"])
+        .args(["-fno-entry", "-mexec-model=reactor"])
         // Keeps function names for backtraces (the DWARF that comes with
         // them is stripped when the component is made).
         .arg("-fno-strip")
