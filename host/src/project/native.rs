@@ -4,7 +4,7 @@
 //! compiler itself: C bindings of the WIT world, generated in process with
 //! `wit-bindgen-c` into `.berth/gen` (renamed `bindings`, so the helpers
 //! include the same header whatever the world); the helper library of
-//! `plugins/sdk-c` (`berth.h`, `berth.c`), which implements the exports
+//! `plugins/sdk-c` (`berth.h` and every `.c` file there), which implements the exports
 //! over the plugin's table of tools and owns every canonical-ABI buffer;
 //! a compiler that makes a core module for `wasm32-wasi` (Debian's
 //! clang-19 with its wasm32 libraries for C and C++, installed with apt on
@@ -73,7 +73,7 @@ pub(super) fn c(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         .arg("-o")
         .arg(&core)
         .args(&sources)
-        .arg(sdk.join("berth.c"))
+        .args(list_files(&sdk, &["c"])?)
         .args(generated(&gen_dir)))?;
     componentize(&core, inputs.out)
 }
@@ -99,7 +99,7 @@ pub(super) fn cpp(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         .args(COMPILE_FLAGS)
         .args(["-std=c11", "-c"])
         .args(includes(project, &sdk, &gen_dir))
-        .arg(sdk.join("berth.c"))
+        .args(list_files(&sdk, &["c"])?)
         .arg(glue)
         .args(&c_files))?;
     let mut linked = list_files(&objects, &["o"])?;
@@ -164,7 +164,7 @@ pub(super) fn zig(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
         .arg(format!("-I{}", gen_dir.display()))
         .arg("-cflags")
         .args(["-std=c11", "-Os", "--"])
-        .arg(sdk.join("berth.c"))
+        .args(list_files(&sdk, &["c"])?)
         .arg(glue)
         .arg(component_type)
         .arg("--dep")
