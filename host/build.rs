@@ -12,6 +12,9 @@ const TREES: &[&str] = &[
     "plugins/sdk/src",
     "plugins/sdk-python",
     "plugins/sdk-js",
+    "plugins/sdk-c",
+    "plugins/sdk-cpp",
+    "plugins/sdk-zig",
     "plugins/templates",
     "plugins/wit-deps",
 ];

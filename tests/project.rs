@@ -168,8 +168,79 @@ tool({
 });
 "#,
         ),
+        "c" => (
+            "plugin.c",
+            r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fail(berth_call *c) {
+    if (strcmp(berth_arg_str(c, "how", ""), "user") == 0) {
+        berth_fail(c, BERTH_INVALID_PARAMS, "how must be polite");
+        return;
+    }
+    fprintf(stderr, "secret detail\n");
+    abort();
+}
+"#,
+        ),
+        "cpp" => (
+            "plugin.cpp",
+            r#"
+#include <cstdio>
+#include <cstdlib>
+
+static void fail(berth::Call &c) {
+    if (c.arg("how") == "user") {
+        c.fail(berth::Error::InvalidParams, "how must be polite");
+        return;
+    }
+    std::fprintf(stderr, "secret detail\n");
+    std::abort();
+}
+"#,
+        ),
+        "zig" => (
+            "plugin.zig",
+            r#"
+fn fail(c: *berth.Call) !void {
+    if (@import("std").mem.eql(u8, c.arg("how") orelse "", "user")) {
+        return c.fail(.invalid_params, "how must be polite", .{});
+    }
+    @panic("secret detail");
+}
+"#,
+        ),
         other => panic!("no failing tool for {other}"),
     }
+}
+
+/// Lists the failing tool in the template's table of tools.
+fn register_failing_tool(language: &str, source: &str) -> String {
+    let (anchor, entry) = match language {
+        // A decorator or a `tool(...)` call registers it where it is.
+        "python" | "js" => return source.to_owned(),
+        "rust" => (
+            "berth_plugin::tools![",
+            "berth_plugin::tools![\n    tool(\"fail\", \"Fails\", fail),",
+        ),
+        "c" => (
+            "BERTH_TOOLS(",
+            "static void fail(berth_call *c);\nBERTH_TOOLS(\n    {\"fail\", \"Fails\", \"how: string\", fail},",
+        ),
+        "cpp" => (
+            "BERTH_TOOLS(",
+            "static void fail(berth::Call &c);\nBERTH_TOOLS(\n    berth::tool<fail>(\"fail\", \"Fails\", \"how: string\"),",
+        ),
+        "zig" => (
+            "berth.tools(&.{",
+            "berth.tools(&.{\n        .{ .name = \"fail\", .description = \"Fails\", .args = \"how: string\", .run = fail },",
+        ),
+        other => panic!("no tool table for {other}"),
+    };
+    assert_eq!(source.matches(anchor).count(), 1, "{language}: {anchor}");
+    source.replace(anchor, entry)
 }
 
 /// `berth new` + `berth build` for `language`, with a failing tool added;
@@ -184,13 +255,7 @@ async fn template_builds_and_serves(language: &str) {
     let (file, extra) = failing_tool(language);
     let mut source = std::fs::read_to_string(project.join(file)).unwrap();
     source.push_str(extra);
-    if language == "rust" {
-        source = source.replace(
-            "berth_plugin::tools![",
-            "berth_plugin::tools![\n    tool(\"fail\", \"Fails\", fail),",
-        );
-    }
-    std::fs::write(project.join(file), source).unwrap();
+    std::fs::write(project.join(file), register_failing_tool(language, &source)).unwrap();
     let dir = project.to_str().unwrap();
     let built = run_cmd(&parent, &["build", dir], &env).await;
     assert_eq!(built.code, Some(0), "{}", built.all());
@@ -265,6 +330,36 @@ async fn rust_template_builds_and_serves() {
 }
 
 #[tokio::test]
+async fn c_examples_serve() {
+    examples_serve("c").await;
+}
+
+#[tokio::test]
+async fn c_template_builds_and_serves() {
+    template_builds_and_serves("c").await;
+}
+
+#[tokio::test]
+async fn cpp_examples_serve() {
+    examples_serve("cpp").await;
+}
+
+#[tokio::test]
+async fn cpp_template_builds_and_serves() {
+    template_builds_and_serves("cpp").await;
+}
+
+#[tokio::test]
+async fn zig_examples_serve() {
+    examples_serve("zig").await;
+}
+
+#[tokio::test]
+async fn zig_template_builds_and_serves() {
+    template_builds_and_serves("zig").await;
+}
+
+#[tokio::test]
 async fn a_project_that_fails_to_build_shows_the_toolchains_error() {
     let parent = scratch("broken");
     let target = rust_target();
@@ -313,4 +408,31 @@ async fn python_examples_serve() {
 #[tokio::test]
 async fn python_template_builds_and_serves() {
     template_builds_and_serves("python").await;
+}
+
+#[tokio::test]
+async fn a_c_project_that_fails_to_compile_shows_the_compilers_error() {
+    let parent = scratch("broken-c");
+    let new = run_cmd(&parent, &["new", "--lang", "c", "broken"], &[]).await;
+    assert_eq!(new.code, Some(0), "{}", new.all());
+    let file = parent.join("broken/plugin.c");
+    let source = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        source.replace(
+            "static void greet(berth_call *c) {",
+            "static void greet(berth_call *c) {\n    NoSuchType oops;",
+        ),
+    )
+    .unwrap();
+    let built = run_cmd(&parent, &["build", "broken"], &[]).await;
+    assert_eq!(built.code, Some(2), "{}", built.all());
+    assert!(
+        built.stderr.contains("NoSuchType"),
+        "clang's own error: {}",
+        built.all()
+    );
+    assert!(built.stderr.contains("clang-19"), "{}", built.all());
+    assert!(!parent.join("broken/broken.wasm").exists());
+    std::fs::remove_dir_all(&parent).unwrap();
 }

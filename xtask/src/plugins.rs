@@ -43,6 +43,9 @@ pub const GRANTED_EXAMPLES: &[&str] = &["files", "fetch"];
 pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[
     ("python", &["hello-py", "counter-py", "fetch-py"]),
     ("js", &["hello-js", "counter-js"]),
+    ("c", &["hello-c", "counter-c"]),
+    ("cpp", &["hello-cpp", "counter-cpp"]),
+    ("zig", &["hello-zig", "counter-zig"]),
 ];
 
 /// Builds the [`LANGUAGE_EXAMPLES`] with `berth` (its `build` command, which

@@ -14,6 +14,7 @@
 //! it.
 
 mod embedded;
+mod native;
 mod recipe;
 mod toolchain;
 
@@ -90,6 +91,15 @@ pub enum ProjectError {
         command: String,
         /// Exit status or error.
         status: String,
+    },
+    /// A build step berth runs itself (WIT bindings, making the component)
+    /// failed.
+    #[error("{step} failed: {detail}")]
+    Step {
+        /// The step, e.g. "making the component".
+        step: &'static str,
+        /// The cause.
+        detail: String,
     },
     /// The build ran but left no component where expected.
     #[error("the build made no {0}")]

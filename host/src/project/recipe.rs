@@ -51,6 +51,24 @@ pub static LANGUAGES: &[Language] = &[
         template: "js",
         build: js,
     },
+    Language {
+        name: "c",
+        aliases: &[],
+        template: "c",
+        build: super::native::c,
+    },
+    Language {
+        name: "cpp",
+        aliases: &["c++"],
+        template: "cpp",
+        build: super::native::cpp,
+    },
+    Language {
+        name: "zig",
+        aliases: &[],
+        template: "zig",
+        build: super::native::zig,
+    },
 ];
 
 impl Language {
@@ -75,7 +93,7 @@ impl Language {
 }
 
 /// Points `link` at `target` (a symlink; a copy where there are none).
-fn link_dir(target: &Path, link: &Path) -> Result<(), ProjectError> {
+pub(super) fn link_dir(target: &Path, link: &Path) -> Result<(), ProjectError> {
     let io = |source| ProjectError::Io {
         path: link.to_path_buf(),
         source,
@@ -198,7 +216,7 @@ fn wasm_target() -> Result<(), ProjectError> {
 }
 
 /// The entry file of a project, which must exist.
-fn source(inputs: &Inputs<'_>, default: &str) -> Result<PathBuf, ProjectError> {
+pub(super) fn source(inputs: &Inputs<'_>, default: &str) -> Result<PathBuf, ProjectError> {
     let project = inputs.project;
     let name = project.build.source.as_deref().unwrap_or(default);
     let path = project.dir.join(name);

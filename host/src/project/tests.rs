@@ -99,3 +99,38 @@ fn the_sdk_is_written_once_with_the_wit_beside_it() {
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "changed");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn system_packages_that_are_there_are_not_installed() {
+    let root = scratch("apt");
+    let toolchains = Toolchains::new(root.clone());
+    toolchains
+        .system("C", &[("coreutils", "/"), ("other", "/")])
+        .unwrap();
+    assert!(!root.join("toolchains").exists(), "no install was tried");
+    let advice = toolchain::cannot_install("C++", &["libc++-19-dev-wasm32", "lld-19"]).to_string();
+    assert!(
+        advice.contains(
+            "run `sudo apt-get install -y --no-install-recommends libc++-19-dev-wasm32 lld-19`"
+        ),
+        "{advice}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn native_languages_refuse_worlds_their_helpers_do_not_serve() {
+    let parent = scratch("world");
+    for language in ["c", "cpp", "zig"] {
+        let dir = create(language, &format!("w{language}"), &parent).unwrap();
+        let manifest = dir.join(format!("w{language}.toml"));
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, format!("{text}world = \"plugin\"\n")).unwrap();
+        // An empty toolchain root: the refusal comes before any install.
+        let toolchains = Toolchains::new(parent.join("cache"));
+        let e = build(&dir, &toolchains).unwrap_err().to_string();
+        assert!(e.contains("serve tools only"), "{language}: {e}");
+        assert!(!parent.join("cache/toolchains").exists(), "{language}");
+    }
+    std::fs::remove_dir_all(&parent).unwrap();
+}

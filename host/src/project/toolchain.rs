@@ -148,6 +148,97 @@ impl Toolchains {
     }
 }
 
+impl Toolchains {
+    /// Makes sure the Debian `packages` are installed, each given with a
+    /// file it installs. Missing ones are installed with `apt-get` when we
+    /// are root on a system that has it (one install at a time); otherwise
+    /// the error says the command to run.
+    pub(super) fn system(&self, what: &str, packages: &[(&str, &str)]) -> Result<(), ProjectError> {
+        let missing = || -> Vec<&str> {
+            packages
+                .iter()
+                .filter(|(_, probe)| !Path::new(probe).exists())
+                .map(|(name, _)| *name)
+                .collect()
+        };
+        let wanted = missing();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let apt = find_program(&["apt-get"]);
+        let Some(apt) = apt.filter(|_| is_root()) else {
+            return Err(cannot_install(what, &wanted));
+        };
+        let base = self.root.join("toolchains");
+        std::fs::create_dir_all(&base).map_err(|source| ProjectError::Io {
+            path: base.clone(),
+            source,
+        })?;
+        let lock_path = base.join("apt.lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|source| ProjectError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+        lock.lock().map_err(|source| ProjectError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+        let wanted = missing();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "berth: installing {} with apt-get (first use)",
+            wanted.join(", ")
+        );
+        let install = || {
+            run(Command::new(&apt)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(&wanted))
+        };
+        // A fresh system may have no package lists yet.
+        if install().is_err() {
+            run(Command::new(&apt).args(["update", "-qq"]))
+                .and_then(|()| install())
+                .map_err(|e| ProjectError::Install {
+                    what: wanted.join(", "),
+                    detail: e.to_string(),
+                })?;
+        }
+        let still = missing();
+        if !still.is_empty() {
+            return Err(ProjectError::Install {
+                what: still.join(", "),
+                detail: "apt-get left them missing".to_owned(),
+            });
+        }
+        drop(lock);
+        Ok(())
+    }
+}
+
+/// What to do when berth may not install Debian packages itself.
+pub(super) fn cannot_install(what: &str, packages: &[&str]) -> ProjectError {
+    ProjectError::Missing(format!(
+        "building {what} plugins needs {}: run `sudo apt-get install -y --no-install-recommends {}` (Debian 12 or later; elsewhere install clang 19 with wasi-libc and the wasm32 compiler-rt)",
+        packages.join(", "),
+        packages.join(" ")
+    ))
+}
+
+/// Whether this process runs as root.
+fn is_root() -> bool {
+    #[cfg(unix)]
+    {
+        rustix::process::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// The first of `names` found on `PATH`.
 pub(super) fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
