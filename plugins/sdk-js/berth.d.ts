@@ -30,7 +30,8 @@ export declare class Ask {
   state(text: string): Ask;
 }
 
-/** The answers of earlier rounds (none on the first). */
+/** The answers to the previous round's questions (none on the first) and
+ * its state; earlier answers travel only in `Ask.state`. */
 export interface Input {
   readonly first: boolean;
   readonly state: string | null;

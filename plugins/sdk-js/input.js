@@ -3,14 +3,20 @@
 //
 // A handler that needs answers returns `ask().elicit(...)`. The host asks
 // the client and calls the handler again with the same arguments and an
-// `Input` holding every answer, so a handler is written once for every
-// protocol era:
+// `Input` holding the answers to that round's questions, so a handler is
+// written once for every protocol era:
 //
 //   tool({ name: "hi", description: "Says hi" }, (args, input) => {
 //     const answer = input.elicited("name");
 //     if (!answer) return ask().elicit("name", "What is your name?", NAME_SCHEMA);
 //     return answer.action === "accept" ? `Hi, ${answer.content.name}!` : "Hi!";
 //   });
+//
+// Each round's `Input` holds only the answers to the questions of the
+// round before, and that round's state (as in the Rust SDK: the host hands
+// back just those). A handler that asks again carries what it needs of
+// earlier answers in `ask().state(text)`, which comes back as
+// `input.state`.
 
 /** Questions for the client; build with `ask()`. */
 export class Ask {
@@ -61,7 +67,8 @@ export class Ask {
 /** No questions yet: chain `.elicit`, `.sample`, `.sampleText`, `.roots`. */
 export const ask = () => new Ask();
 
-/** The answers a handler was called with (none on the first round). */
+/** The answers a handler was called with: those to the previous round's
+ * questions (none on the first round), and that round's state. */
 export class Input {
   constructor(wit) {
     this.answers = new Map();
