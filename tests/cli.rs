@@ -249,3 +249,24 @@ async fn serving_no_tools_is_a_warning_that_names_the_directory() {
     assert!(err.contains(&path(dir)), "{err}");
     assert!(err.contains("berth stopped"), "one line at shutdown: {err}");
 }
+
+#[tokio::test]
+async fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `berth inspect x.wasm | head -0`: the pipe is closed before berth
+    // writes; berth stops without a panic and reports success.
+    let mut cmd = support::berth();
+    cmd.arg("inspect")
+        .arg(dist().join("counter.wasm"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = tokio::time::timeout(support::WAIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if key.is_empty() {
                 bail!("give the key on stdin, e.g. `echo -n \"$KEY\" | berth hash-key`");
             }
-            println!("{}", berth::auth::hash_key(key));
+            out(&berth::auth::hash_key(key))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { plugin } => inspect(config(&cli, Vec::new(), None)?, plugin)
@@ -174,11 +174,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::New { name, lang } => {
             let dir = berth::project::create(lang, name, Path::new("."))?;
-            println!(
+            out(&format!(
                 "created {}: build it with `cd {} && berth build`",
                 dir.display(),
                 dir.display()
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { dir } => build(config(&cli, Vec::new(), None)?, dir).await,
@@ -246,6 +246,17 @@ async fn serve(config: Config) -> Result<()> {
     }
     tracing::info!(uptime_s = started.elapsed().as_secs(), "berth stopped");
     Ok(())
+}
+
+/// Writes a line to stdout. A reader that has gone (`berth inspect x |
+/// head`) ends the output quietly instead of failing.
+fn out(line: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Ctrl-C or SIGTERM.
@@ -366,12 +377,12 @@ async fn call(
     }
     let result = &response["result"];
     if as_json {
-        println!("{}", serde_json::to_string_pretty(result)?);
+        out(&serde_json::to_string_pretty(result)?)?;
     } else {
         for block in result["content"].as_array().into_iter().flatten() {
             match block["type"].as_str() {
-                Some("text") => println!("{}", block["text"].as_str().unwrap_or_default()),
-                _ => println!("{block}"),
+                Some("text") => out(block["text"].as_str().unwrap_or_default())?,
+                _ => out(&block.to_string())?,
             }
         }
     }
@@ -400,17 +411,21 @@ async fn build(config: Config, dir: &Path) -> Result<ExitCode> {
         .iter()
         .map(|t| plugin.exposed_name(&t.name))
         .collect();
-    println!(
-        "built {} ({:.1} MB in {:.1} s); tools: {}",
+    let size = if built.bytes >= 1_000_000 {
+        format!("{:.1} MB", built.bytes as f64 / 1e6)
+    } else {
+        format!("{:.0} KB", built.bytes as f64 / 1e3)
+    };
+    out(&format!(
+        "built {} ({size} in {:.1} s); tools: {}",
         built.wasm.display(),
-        built.bytes as f64 / 1e6,
         built.took.as_secs_f64(),
         if tools.is_empty() {
             "none".to_owned()
         } else {
             tools.join(", ")
         }
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -471,7 +486,7 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
         },
         "tools": tools,
     });
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    out(&serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }
 
