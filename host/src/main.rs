@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if key.is_empty() {
                 bail!("give the key on stdin, e.g. `echo -n \"$KEY\" | berth hash-key`");
             }
-            out(&berth::auth::hash_key(key))?;
+            print_line(&berth::auth::hash_key(key))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { plugin } => inspect(config(&cli, Vec::new(), None)?, plugin)
@@ -174,7 +174,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::New { name, lang } => {
             let dir = berth::project::create(lang, name, Path::new("."))?;
-            out(&format!(
+            print_line(&format!(
                 "created {}: build it with `cd {} && berth build`",
                 dir.display(),
                 dir.display()
@@ -250,7 +250,7 @@ async fn serve(config: Config) -> Result<()> {
 
 /// Writes a line to stdout. A reader that has gone (`berth inspect x |
 /// head`) ends the output quietly instead of failing.
-fn out(line: &str) -> Result<()> {
+fn print_line(line: &str) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
@@ -377,12 +377,12 @@ async fn call(
     }
     let result = &response["result"];
     if as_json {
-        out(&serde_json::to_string_pretty(result)?)?;
+        print_line(&serde_json::to_string_pretty(result)?)?;
     } else {
         for block in result["content"].as_array().into_iter().flatten() {
             match block["type"].as_str() {
-                Some("text") => out(block["text"].as_str().unwrap_or_default())?,
-                _ => out(&block.to_string())?,
+                Some("text") => print_line(block["text"].as_str().unwrap_or_default())?,
+                _ => print_line(&block.to_string())?,
             }
         }
     }
@@ -416,7 +416,7 @@ async fn build(config: Config, dir: &Path) -> Result<ExitCode> {
     } else {
         format!("{:.0} KB", built.bytes as f64 / 1e3)
     };
-    out(&format!(
+    print_line(&format!(
         "built {} ({size} in {:.1} s); tools: {}",
         built.wasm.display(),
         built.took.as_secs_f64(),
@@ -486,7 +486,7 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
         },
         "tools": tools,
     });
-    out(&serde_json::to_string_pretty(&report)?)?;
+    print_line(&serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }
 
