@@ -499,10 +499,17 @@ fn invalid(key: &'static str, reason: String) -> ConfigError {
 
 /// `$XDG_CACHE_HOME/berth/compiled` or `~/.cache/berth/compiled`.
 fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
+    Some(cache_root()?.join("compiled"))
+}
+
+/// berth's cache directory: `$XDG_CACHE_HOME/berth`, else
+/// `~/.cache/berth` (compiled code, toolchains, SDK copies).
+pub fn cache_root() -> Option<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let base = env("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("berth").join("compiled"))
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("berth"))
 }
 
 /// 32 bytes from 64 hex digits.

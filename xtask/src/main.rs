@@ -235,9 +235,14 @@ fn test(root: &Path) -> Result<()> {
 /// the componentize-py that `berth build` installed. A skipped test fails
 /// the step: here the toolchain must be there.
 fn python_sdk_tests(root: &Path) -> Result<()> {
-    let home = std::env::var_os("BERTH_HOME")
+    // Where `berth build` put it: berth's own rule (`Toolchains::from_env`
+    // and `config::cache_root`), which xtask cannot call without building
+    // berth's dependencies first.
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let home = env("BERTH_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/berth")))
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("berth")))
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/berth")))
         .context("no HOME")?;
     let out = Command::new("python3")
         .current_dir(root)

@@ -56,18 +56,14 @@ pub(super) fn materialize(root: &Path) -> Result<PathBuf, ProjectError> {
     if dir.is_dir() {
         return Ok(dir);
     }
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ProjectError::Io { path, source }
-    };
-    std::fs::create_dir_all(root).map_err(io(root))?;
+    std::fs::create_dir_all(root).map_err(ProjectError::io(root))?;
     let temp = root.join(format!(".{key}-{}", std::process::id()));
     for (rel, bytes) in sdk_files() {
         let path = temp.join(rel);
         if let Some(up) = path.parent() {
-            std::fs::create_dir_all(up).map_err(io(up))?;
+            std::fs::create_dir_all(up).map_err(ProjectError::io(up))?;
         }
-        std::fs::write(&path, bytes).map_err(io(&path))?;
+        std::fs::write(&path, bytes).map_err(ProjectError::io(&path))?;
     }
     if let Err(e) = std::fs::rename(&temp, &dir) {
         let _ = std::fs::remove_dir_all(&temp);

@@ -107,7 +107,8 @@ pub enum ProjectError {
 }
 
 impl ProjectError {
-    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+    /// Maps an I/O error on `path`.
+    pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
         move |source| Self::Io {
             path: path.to_path_buf(),
             source,

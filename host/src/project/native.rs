@@ -14,7 +14,7 @@
 //!
 //! The helpers serve the `tools-plugin` world only.
 
-use super::recipe::Inputs;
+use super::recipe::{Inputs, reset_dir};
 use super::toolchain::{self, Install, run};
 use super::{Project, ProjectError};
 use std::path::{Path, PathBuf};
@@ -215,28 +215,11 @@ fn generated(gen_dir: &Path) -> [PathBuf; 2] {
     ]
 }
 
-/// Empties (or makes) `dir`.
-fn reset_dir(dir: &Path) -> Result<(), ProjectError> {
-    let io = |source| ProjectError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-        _ => {}
-    }
-    std::fs::create_dir_all(dir).map_err(io)
-}
-
 /// Files in `dir` (not below) with one of `extensions`, sorted.
 fn list_files(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, ProjectError> {
-    let io = |source| ProjectError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
+    for entry in std::fs::read_dir(dir).map_err(ProjectError::io(dir))? {
+        let path = entry.map_err(ProjectError::io(dir))?.path();
         let wanted = path
             .extension()
             .and_then(|e| e.to_str())
@@ -298,7 +281,7 @@ fn bindings(inputs: &Inputs<'_>) -> Result<PathBuf, ProjectError> {
     reset_dir(&dir)?;
     for (name, bytes) in files.iter() {
         let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|source| ProjectError::Io { path, source })?;
+        std::fs::write(&path, bytes).map_err(ProjectError::io(&path))?;
     }
     Ok(dir)
 }
@@ -326,10 +309,7 @@ fn componentize(core: &Path, out: &Path) -> Result<(), ProjectError> {
         .map_err(step)?
         .encode()
         .map_err(step)?;
-    std::fs::write(out, component).map_err(|source| ProjectError::Io {
-        path: out.to_path_buf(),
-        source,
-    })
+    std::fs::write(out, component).map_err(ProjectError::io(out))
 }
 
 /// `module` without its DWARF (`.debug_*` custom sections), keeping the

@@ -94,21 +94,17 @@ impl Language {
 
 /// Points `link` at `target` (a symlink; a copy where there are none).
 pub(super) fn link_dir(target: &Path, link: &Path) -> Result<(), ProjectError> {
-    let io = |source| ProjectError::Io {
-        path: link.to_path_buf(),
-        source,
-    };
     if std::fs::read_link(link).is_ok_and(|t| t == target) {
         return Ok(());
     }
     match std::fs::symlink_metadata(link) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(link).map_err(io)?,
-        Ok(_) => std::fs::remove_file(link).map_err(io)?,
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(link).map_err(ProjectError::io(link))?,
+        Ok(_) => std::fs::remove_file(link).map_err(ProjectError::io(link))?,
         Err(_) => {}
     }
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(target, link).map_err(io)
+        std::os::unix::fs::symlink(target, link).map_err(ProjectError::io(link))
     }
     #[cfg(not(unix))]
     {
@@ -118,18 +114,14 @@ pub(super) fn link_dir(target: &Path, link: &Path) -> Result<(), ProjectError> {
 
 #[cfg(not(unix))]
 fn copy_tree(from: &Path, to: &Path) -> Result<(), ProjectError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ProjectError::Io { path, source }
-    };
-    std::fs::create_dir_all(to).map_err(io(to))?;
-    for entry in std::fs::read_dir(from).map_err(io(from))? {
-        let entry = entry.map_err(io(from))?;
+    std::fs::create_dir_all(to).map_err(ProjectError::io(to))?;
+    for entry in std::fs::read_dir(from).map_err(ProjectError::io(from))? {
+        let entry = entry.map_err(ProjectError::io(from))?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
         if src.is_dir() {
             copy_tree(&src, &dst)?;
         } else {
-            std::fs::copy(&src, &dst).map_err(io(&src))?;
+            std::fs::copy(&src, &dst).map_err(ProjectError::io(&src))?;
         }
     }
     Ok(())
@@ -141,10 +133,7 @@ fn copy_out(built: &Path, out: &Path) -> Result<(), ProjectError> {
     }
     std::fs::copy(built, out)
         .map(|_| ())
-        .map_err(|source| ProjectError::Io {
-            path: out.to_path_buf(),
-            source,
-        })
+        .map_err(ProjectError::io(out))
 }
 
 /// Rust: `cargo build --release` for `wasm32-wasip2` (the template's
@@ -153,10 +142,7 @@ fn copy_out(built: &Path, out: &Path) -> Result<(), ProjectError> {
 fn rust(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let project = inputs.project;
     let cargo_toml = project.dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&cargo_toml).map_err(|source| ProjectError::Io {
-        path: cargo_toml.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&cargo_toml).map_err(ProjectError::io(&cargo_toml))?;
     let package = toml::from_str::<toml::Table>(&text)
         .ok()
         .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned))
@@ -249,18 +235,31 @@ world plugin-http {
 }
 ";
 
+/// Empties (or makes) `dir`.
+pub(super) fn reset_dir(dir: &Path) -> Result<(), ProjectError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(ProjectError::io(dir)(e));
+        }
+        _ => {}
+    }
+    std::fs::create_dir_all(dir).map_err(ProjectError::io(dir))
+}
+
+/// Makes `to` a fresh copy of the files directly in `from`.
+fn fresh_copy(from: &Path, to: &Path) -> Result<(), ProjectError> {
+    reset_dir(to)?;
+    copy_files(from, to)
+}
+
 /// Copies the files directly in `from` into `to` (made if missing).
 fn copy_files(from: &Path, to: &Path) -> Result<(), ProjectError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ProjectError::Io { path, source }
-    };
-    std::fs::create_dir_all(to).map_err(io(to))?;
-    for entry in std::fs::read_dir(from).map_err(io(from))? {
-        let path = entry.map_err(io(from))?.path();
+    std::fs::create_dir_all(to).map_err(ProjectError::io(to))?;
+    for entry in std::fs::read_dir(from).map_err(ProjectError::io(from))? {
+        let path = entry.map_err(ProjectError::io(from))?.path();
         if let (true, Some(name)) = (path.is_file(), path.file_name()) {
             let dest = to.join(name);
-            std::fs::copy(&path, &dest).map_err(io(&dest))?;
+            std::fs::copy(&path, &dest).map_err(ProjectError::io(&dest))?;
         }
     }
     Ok(())
@@ -285,30 +284,23 @@ fn python(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
             requirement: COMPONENTIZE_PY,
         },
     )?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ProjectError::Io { path, source }
-    };
     let scratch = project.scratch();
     let wit = scratch.join("wit");
-    if wit.exists() {
-        std::fs::remove_dir_all(&wit).map_err(io(&wit))?;
-    }
-    copy_files(&inputs.sdk.join("wit"), &wit)?;
+    fresh_copy(&inputs.sdk.join("wit"), &wit)?;
     copy_files(
         &inputs.sdk.join("plugins/wit-deps/wasi-0.2.12"),
         &wit.join("deps"),
     )?;
     let worlds = wit.join("http-worlds.wit");
-    std::fs::write(&worlds, HTTP_WORLDS).map_err(io(&worlds))?;
+    std::fs::write(&worlds, HTTP_WORLDS).map_err(ProjectError::io(&worlds))?;
     let py = scratch.join("py");
-    std::fs::create_dir_all(&py).map_err(io(&py))?;
+    std::fs::create_dir_all(&py).map_err(ProjectError::io(&py))?;
     let entry = py.join("berth_entry.py");
     let world = &project.build.world;
     let text = format!(
         "\"\"\"Written by `berth build`: the component's entry module.\"\"\"\n\nimport {module}  # noqa: F401  (its decorators register the plugin)\nfrom berth._exports import Completion, Prompts, Resources, Tools, check_world  # noqa: F401\n\ncheck_world({world:?})\n"
     );
-    std::fs::write(&entry, text).map_err(io(&entry))?;
+    std::fs::write(&entry, text).map_err(ProjectError::io(&entry))?;
     run(Command::new(toolchain::python()?)
         .current_dir(&project.dir)
         .env("PYTHONPATH", &tool)
@@ -345,13 +337,12 @@ fn python(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
 fn js(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let project = inputs.project;
     let source = source(inputs, "plugin.js")?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ProjectError::Io { path, source }
-    };
     let sdk_js = inputs.sdk.join("plugins/sdk-js");
-    let manifest = std::fs::read(sdk_js.join("toolchain/package.json")).map_err(io(&sdk_js))?;
-    let lock = std::fs::read(sdk_js.join("toolchain/package-lock.json")).map_err(io(&sdk_js))?;
+    let read = |file: &str| {
+        let path = sdk_js.join("toolchain").join(file);
+        std::fs::read(&path).map_err(ProjectError::io(&path))
+    };
+    let (manifest, lock) = (read("package.json")?, read("package-lock.json")?);
     let tool = inputs.toolchains.ensure(
         "componentize-qjs-0.4.5",
         &Install::Npm {
@@ -365,18 +356,7 @@ fn js(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
                 .to_owned(),
         )
     })?;
-    let berth = project.dir.join("node_modules/berth");
-    if berth.exists() {
-        std::fs::remove_dir_all(&berth).map_err(io(&berth))?;
-    }
-    std::fs::create_dir_all(&berth).map_err(io(&berth))?;
-    for entry in std::fs::read_dir(&sdk_js).map_err(io(&sdk_js))? {
-        let from = entry.map_err(io(&sdk_js))?.path();
-        if let (true, Some(name)) = (from.is_file(), from.file_name()) {
-            let to = berth.join(name);
-            std::fs::copy(&from, &to).map_err(io(&to))?;
-        }
-    }
+    fresh_copy(&sdk_js, &project.dir.join("node_modules/berth"))?;
     let rel = source
         .strip_prefix(&project.dir)
         .unwrap_or(&source)
@@ -387,7 +367,7 @@ fn js(inputs: &Inputs<'_>) -> Result<(), ProjectError> {
     let text = format!(
         "// Written by `berth build`: the component's entry module.\nimport {import};\nexport {{ tools, resources, prompts, completion }} from \"berth/exports.js\";\n"
     );
-    std::fs::write(&entry, text).map_err(io(&entry))?;
+    std::fs::write(&entry, text).map_err(ProjectError::io(&entry))?;
     run(Command::new(node)
         .current_dir(&project.dir)
         .arg(tool.join("node_modules/componentize-qjs/bin/componentize-qjs"))

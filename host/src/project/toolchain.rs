@@ -40,14 +40,13 @@ impl Toolchains {
         Self { root }
     }
 
-    /// `$BERTH_HOME`, else `$XDG_CACHE_HOME/berth`, else
-    /// `~/.cache/berth`, else `.berth-cache` here.
+    /// `$BERTH_HOME`, else berth's cache directory
+    /// ([`crate::config::cache_root`]), else `.berth-cache` here.
     pub fn from_env() -> Self {
-        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        let root = env("BERTH_HOME")
+        let root = std::env::var_os("BERTH_HOME")
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| env("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("berth")))
-            .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache/berth")))
+            .or_else(crate::config::cache_root)
             .unwrap_or_else(|| PathBuf::from(".berth-cache"));
         Self::new(root)
     }
@@ -70,28 +69,13 @@ impl Toolchains {
         if dir.join(DONE).exists() {
             return Ok(dir);
         }
-        std::fs::create_dir_all(&base).map_err(|source| ProjectError::Io {
-            path: base.clone(),
-            source,
-        })?;
-        let lock_path = base.join(format!("{id}.lock"));
-        let lock = std::fs::File::create(&lock_path).map_err(|source| ProjectError::Io {
-            path: lock_path.clone(),
-            source,
-        })?;
-        eprintln!("berth: installing {id} into {} (first use)", dir.display());
-        lock.lock().map_err(|source| ProjectError::Io {
-            path: lock_path.clone(),
-            source,
-        })?;
+        let lock = self.lock(&format!("{id}.lock"))?;
         if dir.join(DONE).exists() {
             return Ok(dir);
         }
+        eprintln!("berth: installing {id} into {} (first use)", dir.display());
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|source| ProjectError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&dir).map_err(ProjectError::io(&dir))?;
         let install = |what: &str, cmd: &mut Command| {
             run(cmd).map_err(|e| match e {
                 ProjectError::Failed { status, .. } => ProjectError::Install {
@@ -114,6 +98,9 @@ impl Toolchains {
                             "--quiet",
                             "--disable-pip-version-check",
                         ])
+                        // The pinned wheel alone: no dependencies, no
+                        // source builds.
+                        .args(["--no-deps", "--only-binary=:all:"])
                         .args(["--no-warn-script-location", "--target"])
                         .arg(&dir)
                         .arg(requirement),
@@ -122,8 +109,7 @@ impl Toolchains {
             Install::Npm { manifest, lock } => {
                 for (file, bytes) in [("package.json", manifest), ("package-lock.json", lock)] {
                     let path = dir.join(file);
-                    std::fs::write(&path, bytes)
-                        .map_err(|source| ProjectError::Io { path, source })?;
+                    std::fs::write(&path, bytes).map_err(ProjectError::io(&path))?;
                 }
                 let npm = find_program(&["npm"]).ok_or_else(|| {
                     ProjectError::Missing(
@@ -142,13 +128,24 @@ impl Toolchains {
             }
         }
         let done = dir.join(DONE);
-        std::fs::write(&done, id).map_err(|source| ProjectError::Io { path: done, source })?;
+        std::fs::write(&done, id).map_err(ProjectError::io(&done))?;
         drop(lock);
         Ok(dir)
     }
 }
 
 impl Toolchains {
+    /// Takes the lock file `name` among the toolchains (waiting for whoever
+    /// holds it); released when the file is dropped.
+    fn lock(&self, name: &str) -> Result<std::fs::File, ProjectError> {
+        let base = self.root.join("toolchains");
+        std::fs::create_dir_all(&base).map_err(ProjectError::io(&base))?;
+        let path = base.join(name);
+        let lock = std::fs::File::create(&path).map_err(ProjectError::io(&path))?;
+        lock.lock().map_err(ProjectError::io(&path))?;
+        Ok(lock)
+    }
+
     /// Makes sure the Debian `packages` are installed, each given with a
     /// file it installs. Missing ones are installed with `apt-get` when we
     /// are root on a system that has it (one install at a time); otherwise
@@ -169,20 +166,7 @@ impl Toolchains {
         let Some(apt) = apt.filter(|_| is_root()) else {
             return Err(cannot_install(what, &wanted));
         };
-        let base = self.root.join("toolchains");
-        std::fs::create_dir_all(&base).map_err(|source| ProjectError::Io {
-            path: base.clone(),
-            source,
-        })?;
-        let lock_path = base.join("apt.lock");
-        let lock = std::fs::File::create(&lock_path).map_err(|source| ProjectError::Io {
-            path: lock_path.clone(),
-            source,
-        })?;
-        lock.lock().map_err(|source| ProjectError::Io {
-            path: lock_path.clone(),
-            source,
-        })?;
+        let lock = self.lock("apt.lock")?;
         let wanted = missing();
         if wanted.is_empty() {
             return Ok(());
