@@ -116,13 +116,7 @@ async fn calls_still_running_when_the_drain_ends_are_answered_with_an_error() {
 #[tokio::test]
 async fn closing_input_ends_what_waits_for_the_client_and_berth_exits() {
     let mut c = Client::serve(&[&dist().join("conformance")]);
-    c.ok(
-        "initialize",
-        json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
-               "clientInfo": {"name": "berth-tests", "version": "1"}}),
-    )
-    .await;
-    c.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+    c.initialize_with("2025-11-25", json!({"elicitation": {}}))
         .await;
     // A call that asks the client a question, which never gets answered.
     let asking = c

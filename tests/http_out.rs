@@ -9,82 +9,15 @@
 
 mod support;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
-use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use support::origin::Origin;
 use support::{Run, dist, run_berth, scratch};
 
-/// A local HTTP server: `/hello`, `/slow` (never answers), `/huge`
-/// (2 MiB), `/redirect?to=<url>` (302).
-struct Server {
-    port: u16,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let count = connections.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
-                        Ok::<_, Infallible>(answer(&req).await)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { port, connections }
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-async fn answer(req: &Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    let path = req.uri().path();
-    match path {
-        "/hello" => Response::new(Full::new(Bytes::from_static(b"hello from the test server"))),
-        "/slow" => {
-            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
-            Response::new(Full::new(Bytes::new()))
-        }
-        "/huge" => Response::new(Full::new(Bytes::from(vec![b'x'; 2 << 20]))),
-        "/redirect" => {
-            let to = req
-                .uri()
-                .query()
-                .and_then(|q| q.strip_prefix("to="))
-                .unwrap_or("/hello")
-                .to_owned();
-            Response::builder()
-                .status(302)
-                .header("location", to)
-                .body(Full::new(Bytes::new()))
-                .unwrap()
-        }
-        _ => Response::builder()
-            .status(404)
-            .body(Full::new(Bytes::new()))
-            .unwrap(),
-    }
+/// The local server: `/hello`, `/slow`, `/huge`, `/redirect?to=<url>`
+/// (tests/support/origin.rs), counting the connections it accepts.
+async fn server() -> Origin {
+    Origin::start("hello from the test server").await
 }
 
 /// `fetch.wasm` in `dir` with `manifest` beside it, and `config` as
@@ -118,7 +51,7 @@ const LOCAL: &str = "[sandbox]\nallow_private_hosts = [\"127.0.0.1\"]\nallow_pla
 
 #[tokio::test]
 async fn a_granted_host_and_port_answers() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("granted");
     let manifest = format!("[grants]\nhttp = [\"127.0.0.1:{}\"]\n", server.port);
     let (wasm, cfg) = setup(&dir, &manifest, LOCAL);
@@ -148,7 +81,7 @@ async fn a_granted_host_and_port_answers() {
 
 #[tokio::test]
 async fn an_ungranted_port_or_host_is_refused_and_nothing_is_sent() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("ungranted");
     // Granted: another port on the same address.
     let other = server.port.wrapping_add(1).max(1);
@@ -189,7 +122,7 @@ async fn an_ungranted_port_or_host_is_refused_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn private_addresses_need_the_operators_allowance() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("private");
     let plain_only = "[sandbox]\nallow_plain_http = true\n";
     // A name that resolves to loopback: refused when the request is made.
@@ -220,7 +153,7 @@ async fn private_addresses_need_the_operators_allowance() {
 
 #[tokio::test]
 async fn plain_http_needs_the_operators_allowance() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("plain");
     let manifest = format!("[grants]\nhttp = [\"127.0.0.1:{}\"]\n", server.port);
     let (wasm, cfg) = setup(
@@ -238,7 +171,7 @@ async fn plain_http_needs_the_operators_allowance() {
 
 #[tokio::test]
 async fn a_redirect_is_checked_again_at_the_next_hop() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("redirect");
     let manifest = format!("[grants]\nhttp = [\"127.0.0.1:{}\"]\n", server.port);
     let (wasm, cfg) = setup(&dir, &manifest, LOCAL);
@@ -274,7 +207,7 @@ async fn a_redirect_is_checked_again_at_the_next_hop() {
 
 #[tokio::test]
 async fn a_slow_server_hits_the_first_byte_timeout_and_the_calls_deadline() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("slow");
     let manifest = format!(
         "[limits]\ndeadline_ms = 3000\n[grants]\nhttp = [\"127.0.0.1:{}\"]\n",
@@ -298,7 +231,7 @@ async fn a_slow_server_hits_the_first_byte_timeout_and_the_calls_deadline() {
 
 #[tokio::test]
 async fn a_huge_response_hits_the_cap() {
-    let server = Server::start().await;
+    let server = server().await;
     let dir = scratch("huge");
     let manifest = format!("[grants]\nhttp = [\"127.0.0.1:{}\"]\n", server.port);
     let config = format!("{LOCAL}[limits]\nmax_http_response_kb = 64\n");

@@ -8,16 +8,10 @@
 
 mod support;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
-use std::convert::Infallible;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use support::origin::Origin;
 use support::{Run, dist, run_berth, scratch};
 use tokio_rustls::rustls;
 
@@ -45,49 +39,20 @@ fn certificates() -> (
     (ca.pem(), vec![cert.der().clone()], der)
 }
 
-/// A TLS server on 127.0.0.1 answering every request with a fixed body;
-/// counts the requests that got through the handshake.
-async fn tls_server(
+/// The local server over TLS with `chain` and `key`
+/// (tests/support/origin.rs), counting the requests that got through the
+/// handshake.
+fn tls_config(
     chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     key: rustls::pki_types::PrivateKeyDer<'static>,
-) -> (u16, Arc<AtomicUsize>) {
+) -> rustls::ServerConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let count = requests.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let (acceptor, count) = (acceptor.clone(), count.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = service_fn(move |_req: Request<hyper::body::Incoming>| {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-                            b"hello over tls",
-                        ))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
-    (port, requests)
+        .unwrap()
 }
 
 async fn fetch(dir: &Path, url: &str, roots: Option<&Path>) -> Run {
@@ -113,7 +78,8 @@ async fn fetch(dir: &Path, url: &str, roots: Option<&Path>) -> Run {
 #[tokio::test]
 async fn https_answers_with_a_trusted_root_and_fails_cleanly_without() {
     let (ca, chain, key) = certificates();
-    let (port, requests) = tls_server(chain, key).await;
+    let origin = Origin::start_tls("hello over tls", tls_config(chain, key)).await;
+    let port = origin.port;
     let dir = scratch("https");
     std::fs::copy(
         dist().join("fetch").join("fetch.wasm"),
@@ -140,7 +106,7 @@ async fn https_answers_with_a_trusted_root_and_fails_cleanly_without() {
         assert_eq!(r.code, Some(0), "{url}: {}", r.all());
         assert!(r.stdout.contains("hello over tls"), "{url}: {}", r.all());
     }
-    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    assert_eq!(origin.requests(), 2);
 
     // The system's roots do not know the test authority.
     let url = format!("https://localhost:{port}/hello");
@@ -151,11 +117,7 @@ async fn https_answers_with_a_trusted_root_and_fails_cleanly_without() {
         "says why: {}",
         r.all()
     );
-    assert_eq!(
-        requests.load(Ordering::SeqCst),
-        2,
-        "nothing sent without trust"
-    );
+    assert_eq!(origin.requests(), 2, "nothing sent without trust");
 
     // Plain http to the same granted port is still refused by policy.
     let r = fetch(
@@ -166,5 +128,5 @@ async fn https_answers_with_a_trusted_root_and_fails_cleanly_without() {
     .await;
     assert_ne!(r.code, Some(0), "{}", r.all());
     assert!(r.all().contains("HttpRequestDenied"), "{}", r.all());
-    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    assert_eq!(origin.requests(), 2);
 }

@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::{Client, modern_meta, run_berth, scratch, text};
+use support::{Client, modern_call, run_berth, scratch, text};
 
 /// Where `berth build` compiles Rust projects in these tests: shared, so a
 /// warm run does not compile the SDK's dependencies again.
@@ -97,20 +97,12 @@ async fn examples_serve(language: &str) {
     assert!(c.finish().await.success());
 
     let mut m = Client::serve(&[&dir]);
-    let call =
-        |name: &str, args: Value| json!({"name": name, "arguments": args, "_meta": modern_meta()});
-    let opened = m
-        .ok("tools/call", call("berth_session_open", json!({})))
-        .await;
-    let handle = opened["structuredContent"]["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = m.open_handle().await;
     for expected in ["1", "2", "3"] {
         let r = m
             .ok(
                 "tools/call",
-                call(&format!("{counter}_increment"), json!({"session": handle})),
+                modern_call(&format!("{counter}_increment"), json!({"session": handle})),
             )
             .await;
         assert_eq!(text(&r), expected, "{language}: {r}");

@@ -13,17 +13,11 @@
 
 mod support;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use support::{Client, modern_meta, scratch, text};
+use std::sync::OnceLock;
+use support::origin::Origin;
+use support::{Client, modern_call, scratch, text};
 
 /// Building fetches toolchains and compiles: far longer than a request.
 const BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
@@ -134,13 +128,7 @@ fn copy_project(from: &Path, to: &Path) {
 /// log level asked for.
 async fn legacy(project: &Project) -> Client {
     let mut c = Client::serve(&[project.dir()]);
-    c.ok(
-        "initialize",
-        json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
-               "clientInfo": {"name": "berth-tests", "version": "1"}}),
-    )
-    .await;
-    c.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+    c.initialize_with("2025-11-25", json!({"elicitation": {}}))
         .await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
     c
@@ -412,19 +400,9 @@ async fn surface(project: &Project) {
 async fn user_state(project: &Project) {
     let p = project.name();
     let mut c = Client::serve(&[project.dir()]);
-    let call =
-        |name: &str, args: Value| json!({"name": name, "arguments": args, "_meta": modern_meta()});
     let mut handles = Vec::new();
     for _ in 0..2 {
-        let opened = c
-            .ok("tools/call", call("berth_session_open", json!({})))
-            .await;
-        handles.push(
-            opened["structuredContent"]["session"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        handles.push(c.open_handle().await);
     }
     assert_ne!(handles[0], handles[1]);
     let remember = format!("{p}_remember");
@@ -432,7 +410,7 @@ async fn user_state(project: &Project) {
         let r = c
             .ok(
                 "tools/call",
-                call(
+                modern_call(
                     &remember,
                     json!({"value": value, "scope": scope, "session": handle}),
                 ),
@@ -494,56 +472,11 @@ async fn js_user_state_is_shared_by_a_principals_sessions() {
     user_state(&PROBE_JS).await;
 }
 
-/// A local HTTP server: `/hello`, `/redirect?to=<path>` (302); it counts
-/// the connections it accepts.
-async fn http_server() -> (u16, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let count = connections.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
-                    Ok::<_, Infallible>(answer(&req))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (port, connections)
-}
-
-fn answer(req: &Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    match req.uri().path() {
-        "/hello" => Response::new(Full::new(Bytes::from_static(b"hello over wasi:http"))),
-        "/redirect" => {
-            let to = req
-                .uri()
-                .query()
-                .and_then(|q| q.strip_prefix("to="))
-                .unwrap_or("/hello")
-                .to_owned();
-            Response::builder()
-                .status(302)
-                .header("location", to)
-                .body(Full::new(Bytes::new()))
-                .unwrap()
-        }
-        _ => Response::builder()
-            .status(404)
-            .body(Full::new(Bytes::new()))
-            .unwrap(),
-    }
-}
-
 #[tokio::test]
 async fn fetch_py_gets_from_a_granted_local_server_and_is_refused_another_host() {
     let built = FETCH_PY.dir().join("fetch-py.wasm");
-    let (port, connections) = http_server().await;
+    let origin = Origin::start("hello over wasi:http").await;
+    let port = origin.port;
     let dir = scratch("fetch");
     std::fs::copy(&built, dir.join("fetch-py.wasm")).unwrap();
     std::fs::write(
@@ -573,7 +506,7 @@ async fn fetch_py_gets_from_a_granted_local_server_and_is_refused_another_host()
         )
         .await;
     assert_eq!(text(&r), "hello over wasi:http", "{r}");
-    let before = connections.load(Ordering::SeqCst);
+    let before = origin.connections();
     assert!(before >= 1, "the server was reached");
     // Another host, and the same address by another name: refused inside
     // the plugin, a tool error naming the cause; nothing is sent.
@@ -586,7 +519,7 @@ async fn fetch_py_gets_from_a_granted_local_server_and_is_refused_another_host()
         assert!(text(&r).contains("HttpRequestDenied"), "{url}: {r}");
     }
     assert_eq!(
-        connections.load(Ordering::SeqCst),
+        origin.connections(),
         before,
         "a refused request reached the server"
     );

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures, modern_meta, text};
+use support::{Client, dist, fixtures, modern_call, modern_meta, text};
 
 #[tokio::test]
 async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
@@ -81,8 +81,7 @@ async fn modern_requests_are_stateless_and_state_lives_in_explicit_handles() {
     assert_eq!(list["resultType"], "complete");
     assert!(list["ttlMs"].is_u64());
 
-    let call =
-        |name: &str, args: Value| json!({"name": name, "arguments": args, "_meta": modern_meta()});
+    let call = modern_call;
     // A stateful tool without a session is a tool error the model can act on.
     let refused = c
         .ok("tools/call", call("counter_increment", json!({})))
@@ -90,21 +89,9 @@ async fn modern_requests_are_stateless_and_state_lives_in_explicit_handles() {
     assert_eq!(refused["isError"], true);
     assert!(text(&refused).contains("berth_session_open"), "{refused}");
 
-    let opened = c
-        .ok("tools/call", call("berth_session_open", json!({})))
-        .await;
-    let handle = opened["structuredContent"]["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = c.open_handle().await;
     assert!(handle.len() >= 40);
-    let other = c
-        .ok("tools/call", call("berth_session_open", json!({})))
-        .await;
-    let other = other["structuredContent"]["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = c.open_handle().await;
 
     for expected in ["1", "2"] {
         let r = c

@@ -6,6 +6,7 @@
 mod plugins;
 
 pub mod http;
+pub mod origin;
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -272,16 +273,32 @@ impl Client {
 
     /// `initialize` + `notifications/initialized` (legacy era).
     pub async fn initialize(&mut self, version: &str) -> Value {
+        self.initialize_with(version, json!({})).await
+    }
+
+    /// [`Client::initialize`], declaring the client's `capabilities`.
+    pub async fn initialize_with(&mut self, version: &str, capabilities: Value) -> Value {
         let result = self
             .ok(
                 "initialize",
-                json!({"protocolVersion": version, "capabilities": {},
+                json!({"protocolVersion": version, "capabilities": capabilities,
                        "clientInfo": {"name": "berth-tests", "version": "1"}}),
             )
             .await;
         self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
             .await;
         result
+    }
+
+    /// Opens a modern-era session handle (`berth_session_open`).
+    pub async fn open_handle(&mut self) -> String {
+        let opened = self
+            .ok("tools/call", modern_call("berth_session_open", json!({})))
+            .await;
+        opened["structuredContent"]["session"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session handle in {opened}"))
+            .to_owned()
     }
 
     /// Calls a tool (legacy era) and returns the result.
@@ -298,6 +315,11 @@ impl Client {
             .expect("server exited in time")
             .unwrap()
     }
+}
+
+/// The params of a modern-era (2026-07-28) `tools/call` of `name`.
+pub fn modern_call(name: &str, arguments: Value) -> Value {
+    json!({"name": name, "arguments": arguments, "_meta": modern_meta()})
 }
 
 /// The `_meta` of a modern request.
