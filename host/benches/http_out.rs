@@ -20,18 +20,16 @@
 #[path = "../../xtask/src/plugins.rs"]
 mod plugins;
 
+mod common;
+
 use berth::app::App;
-use berth::auth::Principal;
 use berth::config::{Overrides, RawConfig};
-use berth::protocol::{Connection, Outbound};
-use berth::session::TransportKind;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use std::convert::Infallible;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 #[global_allocator]
@@ -106,16 +104,7 @@ async fn run(dist: &Path, samples: usize) {
     .unwrap();
     let app = App::start(&config).await.unwrap();
     let server = app.server.clone();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let out = Outbound::new(tx);
-    let conn = Arc::new(Connection::new(
-        Principal::anonymous(),
-        TransportKind::Stdio,
-        server.kv().clone(),
-    ));
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}});
-    server.handle(&conn, &init.to_string(), &out).await.unwrap();
+    let (conn, out) = common::legacy_session(&server, false).await;
     let url = format!("http://127.0.0.1:{port}/hello");
     let fetch = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fetch_get","arguments":{"url":url}}}).to_string();
     let refused = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fetch_get","arguments":{"url":format!("http://127.0.0.1:{}/hello", port.wrapping_add(1))}}}).to_string();

@@ -11,18 +11,16 @@
 //! first). Optional arguments: languages to run (default: all built).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 #[allow(dead_code)]
 #[path = "../../xtask/src/plugins.rs"]
 mod plugins;
 
 use berth::app::App;
-use berth::auth::Principal;
 use berth::config::{Overrides, RawConfig};
-use berth::protocol::{Connection, Outbound, Server};
-use berth::session::TransportKind;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 #[global_allocator]
@@ -41,14 +39,6 @@ fn config(dir: &Path, cache: &Path) -> berth::config::Config {
             http_listen: None,
         })
         .unwrap()
-}
-
-/// utime + stime of this process (all threads), in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
 }
 
 /// A directory holding `copies` copies of `wasm` (`p0.wasm`, ...).
@@ -94,22 +84,7 @@ async fn language(name: &str, wasm: &Path) {
 
     let app = App::start(&config(&one, &cache)).await.unwrap();
     let server = app.server.clone();
-    let conn = Arc::new(Connection::new(
-        Principal::anonymous(),
-        TransportKind::Stdio,
-        server.kv().clone(),
-    ));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let out = Outbound::new(tx);
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}});
-    server.handle(&conn, &init.to_string(), &out).await.unwrap();
-    let quiet =
-        json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"emergency"}});
-    server
-        .handle(&conn, &quiet.to_string(), &out)
-        .await
-        .unwrap();
+    let (conn, out) = common::legacy_session(&server, true).await;
     let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"p0_greet","arguments":{"name":"bench"}}}).to_string();
     let calls = if size > 5.0 { 2_000 } else { 10_000 };
     for _ in 0..calls / 10 {
@@ -117,16 +92,16 @@ async fn language(name: &str, wasm: &Path) {
         assert!(r.contains("Hello, bench!"), "{r}");
     }
     let mut samples = Vec::with_capacity(calls);
-    let cpu = cpu_seconds();
+    let cpu = common::cpu_seconds();
     for _ in 0..calls {
         let t = Instant::now();
         let r = server.handle(&conn, &call, &out).await;
         samples.push(t.elapsed().as_secs_f64() * 1e6);
         assert!(r.is_some());
     }
-    let cpu_per_call = (cpu_seconds() - cpu) / calls as f64 * 1e6;
+    let cpu_per_call = (common::cpu_seconds() - cpu) / calls as f64 * 1e6;
     let (median, p99) = (pct(&mut samples, 0.5), pct(&mut samples, 0.99));
-    let parallel = concurrent(&server, &conn, &call, calls / 16).await;
+    let (_, parallel) = common::concurrent(&server, &conn, &call, "Hello", 16, calls / 16).await;
     println!(
         "{name:<8} tools/call greet: median {median:>8.1} µs  p99 {p99:>8.1} µs  CPU {cpu_per_call:>8.1} µs/call (1 caller), {parallel:>8.1} µs/call (16 callers)"
     );
@@ -134,36 +109,6 @@ async fn language(name: &str, wasm: &Path) {
     for dir in [one, ten, cache] {
         let _ = std::fs::remove_dir_all(dir);
     }
-}
-
-/// CPU µs per call with 16 callers at once.
-async fn concurrent(
-    server: &Arc<Server>,
-    conn: &Arc<Connection>,
-    request: &str,
-    each: usize,
-) -> f64 {
-    const CALLERS: usize = 16;
-    let cpu = cpu_seconds();
-    let tasks: Vec<_> = (0..CALLERS)
-        .map(|caller| {
-            let (server, conn) = (server.clone(), conn.clone());
-            let request = request.replace("\"id\":2", &format!("\"id\":\"c{caller}\""));
-            tokio::spawn(async move {
-                let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-                tokio::spawn(async move { while rx.recv().await.is_some() {} });
-                let out = Outbound::new(tx);
-                for _ in 0..each {
-                    let r = server.handle(&conn, &request, &out).await.unwrap();
-                    assert!(r.contains("Hello"), "{r}");
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    (cpu_seconds() - cpu) / (CALLERS * each) as f64 * 1e6
 }
 
 fn main() {

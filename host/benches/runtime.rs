@@ -14,6 +14,8 @@
 //! argument: a filter on the names.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 // Shared with xtask; the bench uses only part of it.
 #[allow(dead_code)]
 #[path = "../../xtask/src/plugins.rs"]
@@ -23,8 +25,7 @@ use berth::app::App;
 use berth::auth::{Principal, TenantId};
 use berth::config::{Overrides, RawConfig};
 use berth::kv::{KvLimits, MemoryStore, Namespace, ScopeId, ScopeKey};
-use berth::protocol::{Connection, Outbound};
-use berth::session::TransportKind;
+use berth::protocol::Connection;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,23 +72,7 @@ async fn tools_call(dist: &Path, cache: &Path) {
     .await
     .unwrap();
     let server = app.server.clone();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let out = Outbound::new(tx);
-    let conn = Arc::new(Connection::new(
-        Principal::anonymous(),
-        TransportKind::Stdio,
-        server.kv().clone(),
-    ));
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}});
-    server.handle(&conn, &init.to_string(), &out).await.unwrap();
-    // Logs off: measure the call, not notification traffic.
-    let quiet =
-        json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"emergency"}});
-    server
-        .handle(&conn, &quiet.to_string(), &out)
-        .await
-        .unwrap();
+    let (conn, out) = common::legacy_session(&server, true).await;
     let legacy = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"}}}).to_string();
     let modern = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"},
         "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}).to_string();
@@ -137,51 +122,14 @@ async fn tools_call(dist: &Path, cache: &Path) {
 async fn concurrent(server: &Arc<berth::protocol::Server>, conn: &Arc<Connection>, request: &str) {
     const CALLERS: usize = 16;
     const CALLS: usize = 2000;
-    let run = |calls: usize| {
-        let tasks: Vec<_> = (0..CALLERS)
-            .map(|caller| {
-                let (server, conn) = (server.clone(), conn.clone());
-                // Ids must be unique among the connection's calls in flight.
-                let request = request.replace("\"id\":2", &format!("\"id\":\"c{caller}\""));
-                tokio::spawn(async move {
-                    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-                    tokio::spawn(async move { while rx.recv().await.is_some() {} });
-                    let out = Outbound::new(tx);
-                    for _ in 0..calls {
-                        let r = server.handle(&conn, &request, &out).await.unwrap();
-                        assert!(r.contains("Hello"), "{r}");
-                    }
-                })
-            })
-            .collect();
-        async move {
-            for t in tasks {
-                t.await.unwrap();
-            }
-        }
-    };
-    run(100).await;
-    let cpu = process_cpu_seconds();
-    let t = Instant::now();
-    run(CALLS).await;
-    let wall = t.elapsed().as_secs_f64();
-    let calls = (CALLERS * CALLS) as f64;
+    common::concurrent(server, conn, request, "Hello", CALLERS, 100).await;
+    let (rate, cpu) = common::concurrent(server, conn, request, "Hello", CALLERS, CALLS).await;
     println!(
         "{:<40} {:>9.0} calls/s   CPU {:>9.2} µs/call",
         format!("tools/call hello, {CALLERS} callers"),
-        calls / wall,
-        (process_cpu_seconds() - cpu) / calls * 1e6
+        rate,
+        cpu
     );
-}
-
-/// utime + stime of this process (all threads), in seconds.
-fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    // USER_HZ is 100 on every Linux this runs on.
-    ticks / 100.0
 }
 
 fn kv() {
