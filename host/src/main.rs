@@ -400,10 +400,7 @@ async fn build(config: Config, dir: &Path) -> Result<ExitCode> {
     let toolchains = berth::project::Toolchains::from_env();
     let built =
         tokio::task::spawn_blocking(move || berth::project::build(&dir, &toolchains)).await??;
-    let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
-    let host = PluginHost::new(config.runtime.clone(), kv)?;
-    let plugin = host
-        .load_file(&built.wasm)
+    let plugin = load_one(&config, &built.wasm)
         .await
         .with_context(|| format!("built {}, but berth cannot serve it", built.wasm.display()))?;
     let tools: Vec<String> = plugin
@@ -429,10 +426,15 @@ async fn build(config: Config, dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn inspect(config: Config, path: &Path) -> Result<()> {
+/// Loads the plugin at `path` alone, as `serve` would.
+async fn load_one(config: &Config, path: &Path) -> Result<Arc<berth::plugin::Plugin>> {
     let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
     let host = PluginHost::new(config.runtime.clone(), kv)?;
-    let plugin = host.load_file(path).await?;
+    Ok(host.load_file(path).await?)
+}
+
+async fn inspect(config: Config, path: &Path) -> Result<()> {
+    let plugin = load_one(&config, path).await?;
     let m = plugin.manifest();
     let g = plugin.granted();
     let e = plugin.exports();

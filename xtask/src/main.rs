@@ -37,10 +37,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("plugins") => build_plugins(&root).and_then(|_| {
             // Examples in other languages are built by `berth build`.
-            run(host_cargo(&root).args(["build", "-p", "berth", "--bin", "berth"]))?;
-            let berth = target_dir().join("debug").join("berth");
-            plugins::build_languages(&root, &berth, None).map_err(anyhow::Error::msg)?;
-            Ok(())
+            build_languages(&root).map(|_| ())
         }),
         Some("bench") => bench(&root, &rest),
         Some("release") => release(&root),
@@ -102,14 +99,21 @@ fn build_plugins(root: &Path) -> Result<PathBuf> {
     Ok(dist)
 }
 
+/// Builds berth (the dev profile) and with it the examples in other
+/// languages (`berth build`); returns the berth binary.
+fn build_languages(root: &Path) -> Result<PathBuf> {
+    run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
+    let berth = target_dir().join("debug").join("berth");
+    plugins::build_languages(root, &berth, None).map_err(anyhow::Error::msg)?;
+    Ok(berth)
+}
+
 fn up(root: &Path, serve_args: &[String]) -> Result<()> {
     let dist = build_plugins(root)?;
     // The dev profile (dependencies optimised, no LTO) compiles in a few
     // minutes and shares its dependencies with `cargo xtask test`; the fully
     // optimised build is `cargo xtask release` or `cargo install --path host`.
-    run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
-    let berth = target_dir().join("debug").join("berth");
-    plugins::build_languages(root, &berth, None).map_err(anyhow::Error::msg)?;
+    let berth = build_languages(root)?;
     let mut cmd = Command::new(&berth);
     cmd.arg("serve");
     // Plugin directories given by the caller replace the examples.
@@ -301,9 +305,7 @@ fn verdict(steps: &[Step]) -> Result<()> {
 fn bench(root: &Path, args: &[String]) -> Result<()> {
     build_plugins(root)?;
     if args.first().map(String::as_str) == Some("languages") {
-        run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
-        let berth = target_dir().join("debug").join("berth");
-        plugins::build_languages(root, &berth, None).map_err(anyhow::Error::msg)?;
+        build_languages(root)?;
         return run(host_cargo(root)
             .args(["bench", "-p", "berth", "--bench", "languages", "--"])
             .args(&args[1..]));
