@@ -24,9 +24,10 @@ pub struct MirroredParam {
 impl MirroredParam {
     /// The argument's value in `arguments`, if there is one (`null` is
     /// none).
-    pub fn value_in<'a>(&self, arguments: Option<&'a Value>) -> Option<&'a Value> {
-        let mut at = arguments?;
-        for key in &self.path {
+    pub fn value_in<'a>(&self, arguments: Option<&'a Map<String, Value>>) -> Option<&'a Value> {
+        let (first, rest) = self.path.split_first()?;
+        let mut at = arguments?.get(first)?;
+        for key in rest {
             at = at.as_object()?.get(key)?;
         }
         (!at.is_null()).then_some(at)
@@ -168,6 +169,10 @@ fn is_tchar(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn as_map(v: &Value) -> Option<&Map<String, Value>> {
+        v.as_object()
+    }
     use serde_json::json;
 
     fn params(schema: Value) -> Result<Vec<MirroredParam>, String> {
@@ -271,9 +276,12 @@ mod tests {
             path: vec!["options".to_owned(), "limit".to_owned()],
         };
         let args = json!({"options": {"limit": 5}, "limit": 9});
-        assert_eq!(p.value_in(Some(&args)), Some(&json!(5)));
-        assert_eq!(p.value_in(Some(&json!({"options": {"limit": null}}))), None);
-        assert_eq!(p.value_in(Some(&json!({"options": 3}))), None);
+        assert_eq!(p.value_in(args.as_object()), Some(&json!(5)));
+        assert_eq!(
+            p.value_in(as_map(&json!({"options": {"limit": null}}))),
+            None
+        );
+        assert_eq!(p.value_in(as_map(&json!({"options": 3}))), None);
         assert_eq!(p.value_in(None), None);
         assert_eq!(p.argument(), "arguments.options.limit");
     }

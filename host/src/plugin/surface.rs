@@ -56,24 +56,6 @@ impl ClientFeatures {
 }
 
 impl InputRequest {
-    /// The MCP method that asks this.
-    pub fn method(&self) -> &'static str {
-        match self {
-            Self::Elicitation(_) => "elicitation/create",
-            Self::Sampling(_) => "sampling/createMessage",
-            Self::Roots => "roots/list",
-        }
-    }
-
-    /// The client capability it needs.
-    pub fn capability(&self) -> &'static str {
-        match self {
-            Self::Elicitation(_) => "elicitation",
-            Self::Sampling(_) => "sampling",
-            Self::Roots => "roots",
-        }
-    }
-
     /// Whether a client with `features` can answer it.
     pub fn allowed(&self, features: ClientFeatures) -> bool {
         match self {
@@ -286,7 +268,7 @@ mod tests {
             state: Some("s".to_owned()),
         };
         let got = input_required(ok).unwrap();
-        assert_eq!(got.requests[0].1.method(), "elicitation/create");
+        assert!(matches!(got.requests[0].1, InputRequest::Elicitation(_)));
         assert_eq!(got.requests[1].1.params(), serde_json::json!({}));
         let bad = |requests| {
             input_required(wit::InputRequired {

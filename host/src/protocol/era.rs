@@ -54,7 +54,7 @@ pub enum Era {
 }
 
 /// What a handler knows about the request it serves, in either era.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RequestCx {
     /// The era.
     pub era: Era,
@@ -68,62 +68,57 @@ pub struct RequestCx {
     pub client: ClientFeatures,
 }
 
-/// The `_meta` object of a request's params, if any.
-pub fn meta(params: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    params.get("_meta").and_then(Value::as_object)
-}
-
-/// Whether the request declares itself modern.
-pub fn is_modern(params: &Map<String, Value>) -> bool {
-    meta(params).is_some_and(|m| m.contains_key(META_PROTOCOL_VERSION))
-}
-
-/// The progress token of a request (a string or an integer).
-pub fn progress_token(params: &Map<String, Value>) -> Option<Value> {
-    valid_token(meta(params)?.get("progressToken"))
-}
-
 /// A progress token that is a string or an integer.
-fn valid_token(token: Option<&Value>) -> Option<Value> {
-    token
-        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
-        .cloned()
+fn valid_token(token: Option<Value>) -> Option<Value> {
+    token.filter(|t| t.is_string() || t.is_i64() || t.is_u64())
 }
 
-/// The `_meta` members berth reads, found in one pass. The keys share a
-/// long `io.modelcontextprotocol/` prefix, so looking each one up in the
-/// map on its own costs several long comparisons per member.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct MetaView<'a> {
-    /// `io.modelcontextprotocol/protocolVersion`.
-    pub protocol_version: Option<&'a Value>,
+/// The `_meta` members berth reads, taken out of a request's params once,
+/// when the message is classified. The keys share a long
+/// `io.modelcontextprotocol/` prefix, so they are matched in one pass.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Meta {
+    /// `io.modelcontextprotocol/protocolVersion`: its presence makes the
+    /// request modern.
+    pub protocol_version: Option<Value>,
     /// `io.modelcontextprotocol/clientCapabilities`.
-    pub client_capabilities: Option<&'a Value>,
+    pub client_capabilities: Option<Value>,
     /// `io.modelcontextprotocol/logLevel`.
-    pub log_level: Option<&'a Value>,
-    /// `progressToken`.
-    pub progress_token: Option<&'a Value>,
+    pub log_level: Option<Value>,
+    /// `progressToken`, if it is a string or an integer.
+    pub progress_token: Option<Value>,
+    /// A W3C `traceparent`, if the client sent one.
+    pub traceparent: Option<String>,
 }
 
-impl<'a> MetaView<'a> {
-    /// The members of the request's `_meta` (none when it has none).
-    pub fn of(params: &'a Map<String, Value>) -> Self {
-        let mut view = Self::default();
-        for (key, value) in meta(params).into_iter().flatten() {
+impl Meta {
+    /// Takes `_meta` out of `params` (handlers never see it).
+    pub fn take(params: &mut Map<String, Value>) -> Self {
+        let mut meta = Self::default();
+        let Some(Value::Object(members)) = params.remove("_meta") else {
+            return meta;
+        };
+        for (key, value) in members {
             match key.as_str() {
-                META_PROTOCOL_VERSION => view.protocol_version = Some(value),
-                META_CLIENT_CAPABILITIES => view.client_capabilities = Some(value),
-                META_LOG_LEVEL => view.log_level = Some(value),
-                "progressToken" => view.progress_token = Some(value),
+                META_PROTOCOL_VERSION => meta.protocol_version = Some(value),
+                META_CLIENT_CAPABILITIES => meta.client_capabilities = Some(value),
+                META_LOG_LEVEL => meta.log_level = Some(value),
+                "progressToken" => meta.progress_token = valid_token(Some(value)),
+                "traceparent" => meta.traceparent = value.as_str().map(str::to_owned),
                 _ => {}
             }
         }
-        view
+        meta
     }
 
-    /// The progress token, if it is a string or an integer.
-    pub fn progress_token(&self) -> Option<Value> {
-        valid_token(self.progress_token)
+    /// Whether the request declares itself modern.
+    pub fn is_modern(&self) -> bool {
+        self.protocol_version.is_some()
+    }
+
+    /// The declared protocol version, if it is a string.
+    pub fn version(&self) -> Option<&str> {
+        self.protocol_version.as_ref().and_then(Value::as_str)
     }
 }
 
@@ -132,11 +127,9 @@ impl<'a> MetaView<'a> {
 /// # Errors
 /// −32602 when a required field is missing or mistyped, −32022 when the
 /// version is not a modern version berth serves.
-pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
-    let meta = MetaView::of(params);
+pub fn modern_cx(meta: &Meta) -> Result<RequestCx, RpcError> {
     let requested = meta
-        .protocol_version
-        .and_then(Value::as_str)
+        .version()
         .ok_or_else(|| missing(META_PROTOCOL_VERSION))?;
     let protocol_version = MODERN_VERSIONS
         .iter()
@@ -148,9 +141,10 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
         })?;
     let capabilities = meta
         .client_capabilities
+        .as_ref()
         .filter(|c| c.is_object())
         .ok_or_else(|| missing(META_CLIENT_CAPABILITIES))?;
-    let log_level = match meta.log_level {
+    let log_level = match &meta.log_level {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_str().and_then(LogLevel::parse).ok_or_else(|| {
             RpcError::MalformedMeta(format!("_meta {META_LOG_LEVEL} is not a log level"))
@@ -160,9 +154,31 @@ pub fn modern_cx(params: &Map<String, Value>) -> Result<RequestCx, RpcError> {
         era: Era::Modern,
         protocol_version,
         log_level,
-        progress_token: meta.progress_token(),
+        progress_token: meta.progress_token.clone(),
         client: ClientFeatures::from_capabilities(capabilities),
     })
+}
+
+/// Checks the `MCP-Protocol-Version` header of a legacy HTTP request.
+///
+/// # Errors
+/// −32602 for a modern version (such a request must say so in `_meta`),
+/// −32600 for a version berth does not serve.
+pub fn check_legacy_header(version: Option<&str>) -> Result<(), RpcError> {
+    let Some(version) = version else {
+        return Ok(());
+    };
+    if MODERN_VERSIONS.contains(&version) {
+        return Err(RpcError::MalformedMeta(format!(
+            "a {version} request must describe itself in _meta ({META_PROTOCOL_VERSION} and {META_CLIENT_CAPABILITIES})"
+        )));
+    }
+    if !LEGACY_VERSIONS.contains(&version) {
+        return Err(RpcError::InvalidRequest(format!(
+            "unsupported MCP-Protocol-Version {version:?}"
+        )));
+    }
+    Ok(())
 }
 
 fn missing(key: &str) -> RpcError {
@@ -190,51 +206,68 @@ mod tests {
     }
 
     #[test]
-    fn meta_members_are_found_in_one_pass_and_progress_tokens_are_strings_or_integers() {
-        let p = params(json!({"name": "x", "_meta": {
-            META_LOG_LEVEL: null, "progressToken": "t", "other": 1
+    fn meta_members_are_taken_in_one_pass_and_progress_tokens_are_strings_or_integers() {
+        let mut p = params(json!({"name": "x", "_meta": {
+            META_LOG_LEVEL: null, "progressToken": "t", "other": 1, "traceparent": "00-x"
         }}));
-        let view = MetaView::of(&p);
-        assert_eq!(view.log_level, Some(&Value::Null));
-        assert!(view.protocol_version.is_none() && view.client_capabilities.is_none());
-        assert_eq!(view.progress_token(), Some(json!("t")));
+        let meta = Meta::take(&mut p);
+        assert_eq!(p, params(json!({"name": "x"})), "handlers never see _meta");
+        assert_eq!(meta.log_level, Some(Value::Null));
+        assert!(meta.protocol_version.is_none() && meta.client_capabilities.is_none());
+        assert_eq!(meta.progress_token, Some(json!("t")));
+        assert_eq!(meta.traceparent.as_deref(), Some("00-x"));
         for bad in [json!(1.5), json!({}), json!(null), json!(-1.0)] {
-            assert_eq!(
-                progress_token(&params(json!({"_meta": {"progressToken": bad}}))),
-                None
-            );
+            let mut p = params(json!({"_meta": {"progressToken": bad}}));
+            assert_eq!(Meta::take(&mut p).progress_token, None);
         }
+        let mut p = params(json!({"_meta": {"progressToken": 7}}));
+        assert_eq!(Meta::take(&mut p).progress_token, Some(json!(7)));
         assert_eq!(
-            progress_token(&params(json!({"_meta": {"progressToken": 7}}))),
-            Some(json!(7))
+            Meta::take(&mut params(json!({"_meta": 3}))),
+            Meta::default()
         );
-        assert!(
-            MetaView::of(&params(json!({"_meta": 3})))
-                .log_level
-                .is_none()
+    }
+
+    #[test]
+    fn a_legacy_request_may_name_a_legacy_version_in_its_header_only() {
+        assert!(check_legacy_header(None).is_ok());
+        assert!(check_legacy_header(Some("2025-06-18")).is_ok());
+        assert_eq!(
+            check_legacy_header(Some("2026-07-28")).unwrap_err().code(),
+            -32602
+        );
+        assert_eq!(
+            check_legacy_header(Some("1999-01-01")).unwrap_err().code(),
+            -32600
         );
     }
 
     #[test]
     fn modern_meta_is_validated() {
-        let ok = params(json!({"_meta": {
+        let mut ok = params(json!({"_meta": {
             META_PROTOCOL_VERSION: "2026-07-28",
             META_CLIENT_CAPABILITIES: {},
             META_LOG_LEVEL: "warning",
             "progressToken": 7
         }}));
-        let cx = modern_cx(&ok).unwrap();
+        let cx = modern_cx(&Meta::take(&mut ok)).unwrap();
         assert_eq!(cx.log_level, Some(LogLevel::Warning));
         assert_eq!(cx.progress_token, Some(json!(7)));
-        let old = params(
+        let mut old = params(
             json!({"_meta": {META_PROTOCOL_VERSION: "2025-11-25", META_CLIENT_CAPABILITIES: {}}}),
         );
-        assert_eq!(modern_cx(&old).unwrap_err().code(), -32022);
-        let no_caps = params(json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28"}}));
-        assert_eq!(modern_cx(&no_caps).unwrap_err().code(), -32602);
-        let bad_level = params(
+        assert_eq!(modern_cx(&Meta::take(&mut old)).unwrap_err().code(), -32022);
+        let mut no_caps = params(json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28"}}));
+        assert_eq!(
+            modern_cx(&Meta::take(&mut no_caps)).unwrap_err().code(),
+            -32602
+        );
+        let mut bad_level = params(
             json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}, META_LOG_LEVEL: "loud"}}),
         );
-        assert_eq!(modern_cx(&bad_level).unwrap_err().code(), -32602);
+        assert_eq!(
+            modern_cx(&Meta::take(&mut bad_level)).unwrap_err().code(),
+            -32602
+        );
     }
 }

@@ -10,8 +10,8 @@
 //! Owns those rules; the transport only hands over header values. Must not
 //! import `transport`.
 
-use super::era;
 use super::error::RpcError;
+use super::request::{Method, Request};
 use super::server::Server;
 use crate::plugin::MirroredParam;
 use base64::Engine as _;
@@ -157,7 +157,7 @@ fn same(argument: &Value, header: &str) -> bool {
 /// One mirrored argument against its `Mcp-Param-*` header.
 fn mirrored(
     param: &MirroredParam,
-    arguments: Option<&Value>,
+    arguments: Option<&Map<String, Value>>,
     header: Header<'_>,
 ) -> Result<(), RpcError> {
     let name = param.header.as_str();
@@ -192,40 +192,36 @@ impl Server {
     /// # Errors
     /// `HeaderMismatch`, naming the first header that is missing, repeated,
     /// malformed or different from the body.
-    pub fn check_modern_headers<'h>(
+    pub(super) fn check_modern_headers<'h>(
         &self,
-        method: &str,
-        params: &Map<String, Value>,
+        request: &Request,
         header: impl Fn(&str) -> Header<'h>,
     ) -> Result<(), RpcError> {
-        let version = era::meta(params)
-            .and_then(|m| m.get(era::META_PROTOCOL_VERSION))
-            .and_then(Value::as_str);
         equal(
             "MCP-Protocol-Version",
             header("mcp-protocol-version"),
-            version,
+            request.meta.version(),
             false,
         )?;
-        equal("Mcp-Method", header("mcp-method"), Some(method), false)?;
-        let name_field = match method {
-            "tools/call" | "prompts/get" => "name",
-            "resources/read" => "uri",
-            _ => return Ok(()),
-        };
-        let name = params.get(name_field).and_then(Value::as_str);
-        equal("Mcp-Name", header("mcp-name"), name, true)?;
-        if method != "tools/call" {
+        equal(
+            "Mcp-Method",
+            header("mcp-method"),
+            Some(request.method.name()),
+            false,
+        )?;
+        let Some(name) = request.mcp_name() else {
             return Ok(());
-        }
-        let Some(tool) = name else { return Ok(()) };
-        let arguments = params.get("arguments");
+        };
+        equal("Mcp-Name", header("mcp-name"), Some(name), true)?;
+        let Method::CallTool(Ok(call)) = &request.method else {
+            return Ok(());
+        };
         self.plugins().with_registry(|registry| {
-            let Some(entry) = registry.tool(tool) else {
+            let Some(entry) = registry.tool(&call.name) else {
                 return Ok(());
             };
             for param in &entry.info.mirrored {
-                mirrored(param, arguments, header(&param.header))?;
+                mirrored(param, Some(&call.arguments), header(&param.header))?;
             }
             Ok(())
         })
@@ -235,6 +231,10 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn as_map(v: &Value) -> Option<&Map<String, Value>> {
+        v.as_object()
+    }
     use serde_json::json;
 
     fn region() -> MirroredParam {
@@ -272,45 +272,49 @@ mod tests {
     fn a_mirrored_argument_needs_its_header_exactly_when_it_has_a_value() {
         let p = region();
         let args = json!({"region": "us-west1"});
-        assert!(mirrored(&p, Some(&args), Header::One(b"us-west1")).is_ok());
+        assert!(mirrored(&p, args.as_object(), Header::One(b"us-west1")).is_ok());
         assert!(
             mirrored(
                 &p,
-                Some(&json!({"region": "Hello"})),
+                as_map(&json!({"region": "Hello"})),
                 Header::One(b"=?base64?SGVsbG8=?=")
             )
             .is_ok()
         );
-        assert!(mirrored(&p, Some(&json!({})), Header::Absent).is_ok());
-        assert!(mirrored(&p, Some(&json!({"region": null})), Header::Absent).is_ok());
+        assert!(mirrored(&p, as_map(&json!({})), Header::Absent).is_ok());
+        assert!(mirrored(&p, as_map(&json!({"region": null})), Header::Absent).is_ok());
         assert!(mirrored(&p, None, Header::Absent).is_ok());
         assert!(
-            detail(mirrored(&p, Some(&args), Header::Absent))
+            detail(mirrored(&p, args.as_object(), Header::Absent))
                 .contains("missing, but arguments.region is \"us-west1\"")
         );
         assert!(
-            detail(mirrored(&p, Some(&json!({})), Header::One(b"x")))
+            detail(mirrored(&p, as_map(&json!({})), Header::One(b"x")))
                 .contains("arguments.region is absent")
         );
         assert!(
-            detail(mirrored(&p, Some(&args), Header::One(b"eu-west1")))
+            detail(mirrored(&p, args.as_object(), Header::One(b"eu-west1")))
                 .contains("'eu-west1' does not match body value 'us-west1'")
         );
         assert!(
             detail(mirrored(
                 &p,
-                Some(&args),
+                args.as_object(),
                 Header::One(b"=?base64?dXMtd2VzdDE?=")
             ))
             .contains("not valid")
         );
         assert!(
-            detail(mirrored(&p, Some(&args), Header::One(b"us\x01west1"))).contains("characters")
+            detail(mirrored(&p, args.as_object(), Header::One(b"us\x01west1")))
+                .contains("characters")
         );
         assert!(
-            detail(mirrored(&p, Some(&args), Header::One("ü".as_bytes()))).contains("characters")
+            detail(mirrored(&p, args.as_object(), Header::One("ü".as_bytes())))
+                .contains("characters")
         );
-        assert!(detail(mirrored(&p, Some(&args), Header::Repeated)).contains("more than once"));
+        assert!(
+            detail(mirrored(&p, args.as_object(), Header::Repeated)).contains("more than once")
+        );
     }
 
     #[test]

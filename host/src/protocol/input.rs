@@ -11,10 +11,12 @@
 use super::connection::Answer;
 use super::era::Era;
 use super::error::RpcError;
+use super::handlers::Ctx;
 use super::jsonrpc;
+use super::params::RetryParams;
 use super::seal::{self, Sealed};
-use super::server::{Request, Server};
-use crate::plugin::{CallError, InputAnswers, InputRequired, Outcome};
+use super::server::Server;
+use crate::plugin::{CallError, InputAnswers, InputRequest, InputRequired, Outcome};
 use serde_json::{Map, Value, json};
 use std::future::Future;
 use std::time::Duration;
@@ -30,35 +32,28 @@ pub(super) enum Asked<T> {
     Required(Value),
 }
 
-/// The `inputResponses` and `requestState` of a modern retry, as sent.
-type RetryParams = (Option<Map<String, Value>>, Option<String>);
-
 /// What a request's answers and state, as sent by a modern client, are.
 struct Retry {
     answers: Map<String, Value>,
     state: Sealed,
 }
 
-fn parse_retry(params: &Map<String, Value>) -> Result<Option<RetryParams>, RpcError> {
-    let responses = match params.get("inputResponses") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m.clone()),
-        Some(_) => {
-            return Err(RpcError::InvalidParams(
-                "inputResponses must be an object of answers by key".to_owned(),
-            ));
-        }
-    };
-    let state = match params.get("requestState") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(RpcError::InvalidParams(
-                "requestState must be the string the server sent".to_owned(),
-            ));
-        }
-    };
-    Ok((responses.is_some() || state.is_some()).then_some((responses, state)))
+/// The MCP method that asks a plugin's question.
+pub(super) fn question_method(q: &InputRequest) -> &'static str {
+    match q {
+        InputRequest::Elicitation(_) => "elicitation/create",
+        InputRequest::Sampling(_) => "sampling/createMessage",
+        InputRequest::Roots => "roots/list",
+    }
+}
+
+/// The client capability a question needs.
+fn question_capability(q: &InputRequest) -> &'static str {
+    match q {
+        InputRequest::Elicitation(_) => "elicitation",
+        InputRequest::Sampling(_) => "sampling",
+        InputRequest::Roots => "roots",
+    }
 }
 
 /// What a request asks (method, name, arguments), so a `requestState`
@@ -104,7 +99,8 @@ impl Server {
     /// request for `requestState`.
     pub(super) async fn with_input<T, F, Fut>(
         &self,
-        req: &Request<'_>,
+        req: &Ctx<'_>,
+        retry: Option<RetryParams>,
         binding: Binding<'_>,
         mut run: F,
     ) -> Result<Result<Asked<T>, CallError>, RpcError>
@@ -113,14 +109,15 @@ impl Server {
         Fut: Future<Output = Result<Outcome<T>, CallError>>,
     {
         match req.cx.era {
-            Era::Modern => self.modern_round(req, &binding, &mut run).await,
+            Era::Modern => self.modern_round(req, retry, &binding, &mut run).await,
             Era::Legacy => self.legacy_rounds(req, &mut run).await,
         }
     }
 
     async fn modern_round<T, F, Fut>(
         &self,
-        req: &Request<'_>,
+        req: &Ctx<'_>,
+        retry: Option<RetryParams>,
         binding: &Binding<'_>,
         run: &mut F,
     ) -> Result<Result<Asked<T>, CallError>, RpcError>
@@ -129,7 +126,7 @@ impl Server {
         Fut: Future<Output = Result<Outcome<T>, CallError>>,
     {
         let principal = req.conn.principal();
-        let retry = match parse_retry(&req.params)? {
+        let retry = match retry.map(|r| (r.responses, r.state)) {
             None => None,
             Some((answers, Some(state))) => {
                 let opened =
@@ -204,7 +201,7 @@ impl Server {
                     .map(|(k, r)| {
                         (
                             k.clone(),
-                            json!({ "method": r.method(), "params": r.params() }),
+                            json!({ "method": question_method(r), "params": r.params() }),
                         )
                     })
                     .collect();
@@ -219,7 +216,7 @@ impl Server {
 
     async fn legacy_rounds<T, F, Fut>(
         &self,
-        req: &Request<'_>,
+        req: &Ctx<'_>,
         run: &mut F,
     ) -> Result<Result<Asked<T>, CallError>, RpcError>
     where
@@ -258,7 +255,7 @@ impl Server {
     /// every answer.
     async fn ask_legacy(
         &self,
-        req: &Request<'_>,
+        req: &Ctx<'_>,
         asked: &InputRequired,
     ) -> Result<Vec<(String, Value)>, CallError> {
         let mut waiting = Vec::with_capacity(asked.requests.len());
@@ -271,9 +268,13 @@ impl Server {
                 }));
             };
             req.out
-                .send(jsonrpc::request(&id, request.method(), &request.params()))
+                .send(jsonrpc::request(
+                    &id,
+                    question_method(request),
+                    Some(&request.params()),
+                ))
                 .await;
-            waiting.push((key.clone(), request.method(), id, rx));
+            waiting.push((key.clone(), question_method(request), id, rx));
         }
         let timeout = self.options.input_timeout;
         let mut answers = Vec::with_capacity(waiting.len());
@@ -311,12 +312,12 @@ impl Server {
 
 /// A question the client did not declare it can answer fails the request
 /// with −32021, naming the capabilities.
-fn check_capabilities(asked: &InputRequired, req: &Request<'_>) -> Result<(), RpcError> {
+fn check_capabilities(asked: &InputRequired, req: &Ctx<'_>) -> Result<(), RpcError> {
     let missing: Map<String, Value> = asked
         .requests
         .iter()
         .filter(|(_, r)| !r.allowed(req.cx.client))
-        .map(|(_, r)| (r.capability().to_owned(), json!({})))
+        .map(|(_, r)| (question_capability(r).to_owned(), json!({})))
         .collect();
     if missing.is_empty() {
         Ok(())

@@ -182,14 +182,15 @@ pub fn parse(text: &str) -> Result<Incoming, Rejected> {
     }
 }
 
-/// A request from the server to the client.
-pub fn request(id: &RequestId, method: &str, params: &Value) -> String {
+/// A request from the server to the client (`params` omitted when `None`).
+pub fn request(id: &RequestId, method: &str, params: Option<&Value>) -> String {
     #[derive(Serialize)]
     struct RequestOut<'a> {
         jsonrpc: &'static str,
         id: &'a RequestId,
         method: &'a str,
-        params: &'a Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<&'a Value>,
     }
     to_text(&RequestOut {
         jsonrpc: "2.0",

@@ -2,7 +2,6 @@
 //! 2026-07-28 caching hints.
 
 use super::era::Era;
-use super::error::RpcError;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -13,32 +12,6 @@ pub(super) enum CacheScope {
     Public,
     /// May depend on the caller.
     Private,
-}
-
-/// The page of `len` items a request's `cursor` asks for, as `start..end`
-/// (a cursor is the offset where the page starts).
-///
-/// # Errors
-/// −32602 for a cursor that is not one berth gave.
-pub(super) fn page(
-    params: &Map<String, Value>,
-    len: usize,
-    page_size: usize,
-) -> Result<(usize, usize), RpcError> {
-    let start = match params.get("cursor") {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(c)) => c
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= len)
-            .ok_or_else(|| RpcError::InvalidParams(format!("invalid cursor {c:?}")))?,
-        Some(_) => {
-            return Err(RpcError::InvalidParams(
-                "cursor must be a string".to_owned(),
-            ));
-        }
-    };
-    Ok((start, (start + page_size.max(1)).min(len)))
 }
 
 /// `{ key: items[start..end], nextCursor? }`, with `ttlMs` and `cacheScope`
@@ -79,12 +52,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_are_offsets_berth_gave() {
-        let p = |v: Value| v.as_object().cloned().unwrap();
-        assert_eq!(page(&p(json!({})), 5, 2).unwrap(), (0, 2));
-        assert_eq!(page(&p(json!({"cursor": "4"})), 5, 2).unwrap(), (4, 5));
-        assert!(page(&p(json!({"cursor": "9"})), 5, 2).is_err());
-        assert!(page(&p(json!({"cursor": 1})), 5, 2).is_err());
+    fn a_modern_page_carries_its_next_cursor_and_cache_hints() {
         let r = list_result(
             "xs",
             &[1, 2, 3],

@@ -1,22 +1,27 @@
 //! The MCP protocol engine: JSON-RPC framing, era classification, method
 //! dispatch and error mapping, in both protocol eras.
 //!
-//! Owns [`Server`] (the dispatcher) and [`Connection`] (per-client state).
+//! A message is classified once ([`Message`]: era, method, typed params),
+//! dispatched by [`Server`] to the one handler of its method, and answered
+//! as its [`Plan`] says; transports render the plan and know no methods.
 //! Knows no transport and no wasmtime: it calls plugins through
 //! `plugin::PluginHost` and resolves state scopes through `session`. Must
 //! not import `transport`.
 
 mod connection;
+mod dispatch;
 pub mod era;
 pub mod error;
 mod events;
+mod handlers;
 pub mod headers;
 mod input;
 pub mod jsonrpc;
 mod lists;
 pub mod metrics;
-mod prompts;
-mod resources;
+pub mod params;
+mod plan;
+mod request;
 mod seal;
 mod server;
 pub mod streams;
@@ -25,7 +30,11 @@ mod tools;
 
 pub use connection::{Connection, InFlight, MAX_IN_FLIGHT, Offered, Outbound};
 pub use error::RpcError;
+pub use plan::Plan;
+pub use request::{Message, Method, Notification, Request};
 pub use seal::SealKey;
 pub use server::{Reply, Server, ServerOptions};
-pub use subscriptions::{LegacyFeed, lagged_notice, next_legacy_feed, next_legacy_notices};
+pub use subscriptions::{
+    LegacyFeed, keepalive_ping, lagged_notice, next_legacy_feed, next_legacy_notices,
+};
 pub use tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN};

@@ -8,9 +8,8 @@
 
 use super::lines::{Line, LineReader};
 use crate::auth::Principal;
-use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::{
-    Connection, MAX_IN_FLIGHT, Outbound, RpcError, Server, jsonrpc, next_legacy_notices,
+    Connection, MAX_IN_FLIGHT, Message, Outbound, RpcError, Server, jsonrpc, next_legacy_notices,
 };
 use crate::session::{CloseReason, TransportKind};
 use std::sync::Arc;
@@ -108,9 +107,18 @@ where
         if line.is_empty() {
             continue;
         }
-        if runs_inline(line) {
-            if let Some(resp) = server.handle(&conn, line, &out).await {
-                out.send(resp).await;
+        // Parsed and classified once, here.
+        let message = match Message::parse(line) {
+            Ok(message) => message,
+            Err(rejected) => {
+                out.send(jsonrpc::error(rejected.id.as_ref(), &rejected.error))
+                    .await;
+                continue;
+            }
+        };
+        if message.runs_in_order() {
+            if let Some(reply) = server.handle_message(&conn, message, &out).await {
+                out.send(reply.body).await;
             }
             continue;
         }
@@ -120,15 +128,13 @@ where
             let e = RpcError::InvalidRequest(format!(
                 "too many requests in flight on this connection (at most {MAX_IN_FLIGHT}); cancel some or wait for their answers"
             ));
-            out.send(jsonrpc::error(request_id(line).as_ref(), &e))
-                .await;
+            out.send(jsonrpc::error(message.id(), &e)).await;
             continue;
         };
-        let (server, conn, out, line) =
-            (server.clone(), conn.clone(), out.clone(), line.to_owned());
+        let (server, conn, out) = (server.clone(), conn.clone(), out.clone());
         tasks.spawn(async move {
-            if let Some(resp) = server.handle(&conn, &line, &out).await {
-                out.send(resp).await;
+            if let Some(reply) = server.handle_message(&conn, message, &out).await {
+                out.send(reply.body).await;
             }
             drop(permit);
         });
@@ -162,58 +168,5 @@ where
     match failure {
         Some(e) => Err(e),
         None => written,
-    }
-}
-
-/// The id of a request line, if it has a usable one.
-fn request_id(line: &str) -> Option<RequestId> {
-    #[derive(serde::Deserialize)]
-    struct Peek {
-        #[serde(default)]
-        id: Option<serde_json::Value>,
-    }
-    serde_json::from_str::<Peek>(line)
-        .ok()?
-        .id
-        .as_ref()
-        .and_then(RequestId::from_value)
-}
-
-/// Notifications, responses and `initialize` are handled in arrival order:
-/// they are quick, and later requests depend on them. Everything else runs
-/// concurrently, so a cancellation can reach a call that is running.
-fn runs_inline(line: &str) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Peek<'a> {
-        #[serde(borrow, default)]
-        method: Option<std::borrow::Cow<'a, str>>,
-        #[serde(default)]
-        id: Option<serde::de::IgnoredAny>,
-    }
-    match serde_json::from_str::<Peek<'_>>(line) {
-        Ok(peek) => peek.id.is_none() || peek.method.as_deref() == Some("initialize"),
-        // Not a message object: the protocol answers with an error at once.
-        Err(_) => true,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::runs_inline;
-
-    #[test]
-    fn only_notifications_responses_and_initialize_run_inline() {
-        assert!(runs_inline(
-            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#
-        ));
-        assert!(runs_inline(
-            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#
-        ));
-        assert!(runs_inline("not json"));
-        // A call that merely mentions initialize must not block the reader.
-        assert!(!runs_inline(
-            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":{"text":"initialize"}}}"#
-        ));
-        assert!(!runs_inline(r#"{"id":3,"jsonrpc":"2.0","method":"ping"}"#));
     }
 }

@@ -4,8 +4,9 @@
 //! before a client waiting for `100 Continue` sends the body).
 
 use super::HttpState;
+use super::error::HttpError;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -100,14 +101,6 @@ fn check_host_and_origin(headers: &HeaderMap, state: &HttpState) -> Result<(), &
     Ok(())
 }
 
-fn forbidden(what: &str) -> Response {
-    let body = serde_json::json!({
-        "jsonrpc": "2.0",
-        "error": {"code": -32600, "message": format!("Forbidden: {what} not allowed")}
-    });
-    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
-}
-
 /// Rejects requests whose `Origin` (if present) or `Host` is not allowed
 /// (403), then authenticates them (401), then refuses a declared body over
 /// the limit (413) without reading it; the principal travels in the
@@ -120,14 +113,14 @@ pub(super) async fn admit(
 ) -> Response {
     let headers = request.headers();
     if let Err(what) = check_host_and_origin(headers, &state) {
-        return forbidden(what);
+        return HttpError::Forbidden(what).into_response();
     }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let principal = match state.options.auth.authenticate(authorization) {
         Ok(principal) => principal,
-        Err(e) => return unauthorized(&e),
+        Err(e) => return HttpError::Unauthorized(e).into_response(),
     };
     // Checked before anything reads the body: hyper sends `100 Continue`
     // only when the body is first read, so a client that asked for it is
@@ -135,7 +128,10 @@ pub(super) async fn admit(
     if let Some(declared) = declared_length(headers)
         && declared > state.options.max_body_bytes as u64
     {
-        return too_large(state.options.max_body_bytes);
+        return HttpError::TooLarge {
+            limit: state.options.max_body_bytes,
+        }
+        .into_response();
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
@@ -151,7 +147,7 @@ pub(super) async fn admit_ops(
 ) -> Response {
     match check_host_and_origin(request.headers(), &state) {
         Ok(()) => next.run(request).await,
-        Err(what) => forbidden(what),
+        Err(what) => HttpError::Forbidden(what).into_response(),
     }
 }
 
@@ -164,27 +160,6 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-fn too_large(limit: usize) -> Response {
-    let body = serde_json::json!({
-        "jsonrpc": "2.0",
-        "error": {"code": -32600, "message": format!("Request body larger than {limit} bytes")}
-    });
-    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
-}
-
-fn unauthorized(e: &crate::auth::AuthError) -> Response {
-    let body = serde_json::json!({
-        "jsonrpc": "2.0",
-        "error": {"code": -32600, "message": e.to_string()}
-    });
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer realm=\"berth\"")],
-        axum::Json(body),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 //! end closes the session.
 
 use super::HttpState;
-use super::mcp::{rpc_error, spawn_feeder, unknown_session};
+use super::error::HttpError;
+use super::mcp::{spawn_feeder, unknown_session};
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
-use crate::protocol::jsonrpc::{self, Incoming};
 use crate::protocol::streams::StreamEvent;
-use crate::protocol::{Connection, Outbound};
+use crate::protocol::{Connection, Message, Outbound, RpcError};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
@@ -31,10 +31,8 @@ pub(super) struct SessionQuery {
 pub(super) async fn open(
     State(state): State<Arc<HttpState>>,
     Extension(principal): Extension<Principal>,
-) -> Response {
-    let Some(permit) = sse::permit(&state) else {
-        return sse::too_many_streams();
-    };
+) -> Result<Response, HttpError> {
+    let permit = sse::permit(&state).ok_or(HttpError::TooManyStreams)?;
     let server = state.server.clone();
     let id = SessionId::generate();
     let conn = Arc::new(Connection::with_session_id(
@@ -43,14 +41,15 @@ pub(super) async fn open(
         server.kv().clone(),
         id.clone(),
     ));
-    if let Err(e) = server.sessions().create(
-        id.clone(),
-        &principal,
-        TransportKind::LegacySse,
-        conn.clone(),
-    ) {
-        return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response();
-    }
+    server
+        .sessions()
+        .create(
+            id.clone(),
+            &principal,
+            TransportKind::LegacySse,
+            conn.clone(),
+        )
+        .map_err(|e| HttpError::SessionLimit(e.to_string()))?;
     let (tx, rx) = mpsc::channel::<StreamEvent>(64);
     let stream = conn.streams().open(tx, None);
     conn.set_primary_stream(stream);
@@ -79,7 +78,7 @@ pub(super) async fn open(
             (item, rx)
         })
     });
-    sse::listen(&state, permit, vec![endpoint], live, guard)
+    Ok(sse::listen(&state, permit, vec![endpoint], live, guard))
 }
 
 /// POST /messages?session_id=…
@@ -88,41 +87,32 @@ pub(super) async fn message(
     Extension(principal): Extension<Principal>,
     Query(query): Query<SessionQuery>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, HttpError> {
     let conn = query
         .session_id
         .as_deref()
         .and_then(SessionId::parse)
         .and_then(|id| state.server.sessions().get(&id, &principal))
         .filter(|c| c.transport() == TransportKind::LegacySse);
-    let Some(conn) = conn else {
-        return unknown_session(None);
-    };
-    let Some(stream) = conn.primary_stream() else {
-        return unknown_session(None);
-    };
-    let incoming = match std::str::from_utf8(&body)
-        .map_err(|_| jsonrpc::Rejected {
-            id: None,
-            error: crate::protocol::RpcError::Parse("the body is not UTF-8".to_owned()),
-        })
-        .and_then(jsonrpc::parse)
-    {
-        Ok(i) => i,
-        Err(r) => return rpc_error(StatusCode::BAD_REQUEST, r.id.as_ref(), &r.error),
-    };
+    let conn = conn.ok_or_else(|| unknown_session(None))?;
+    let stream = conn.primary_stream().ok_or_else(|| unknown_session(None))?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        HttpError::bad_request(None, RpcError::Parse("the body is not UTF-8".to_owned()))
+    })?;
+    let message =
+        Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))?;
     let server = state.server.clone();
     tokio::spawn(async move {
         let out = Outbound::Stream {
             conn: conn.clone(),
             stream,
         };
-        let is_request = matches!(incoming, Incoming::Request { .. });
-        if let Some(reply) = server.handle_incoming(&conn, incoming, &out).await
+        let is_request = matches!(message, Message::Request(_));
+        if let Some(reply) = server.handle_message(&conn, message, &out).await
             && is_request
         {
             conn.streams().publish(stream, Arc::from(reply.body), false);
         }
     });
-    (StatusCode::ACCEPTED, "Accepted").into_response()
+    Ok((StatusCode::ACCEPTED, "Accepted").into_response())
 }

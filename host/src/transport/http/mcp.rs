@@ -8,14 +8,16 @@
 //! is cancelled (abandoned) if the client has not resumed it by then.
 
 use super::HttpState;
+use super::error::{HttpError, reply_response};
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
-use crate::protocol::era::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
+use crate::protocol::era;
 use crate::protocol::headers::Header;
-use crate::protocol::jsonrpc::{self, Incoming, RequestId};
+use crate::protocol::jsonrpc::{self, RequestId};
 use crate::protocol::streams::{Delivery, StreamEvent};
 use crate::protocol::{
-    Connection, LegacyFeed, Outbound, Reply, RpcError, lagged_notice, next_legacy_feed,
+    Connection, LegacyFeed, Message, Outbound, Plan, RpcError, keepalive_ping, lagged_notice,
+    next_legacy_feed,
 };
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
@@ -31,23 +33,6 @@ const VERSION_HEADER: &str = "mcp-protocol-version";
 const LAST_EVENT_ID: &str = "last-event-id";
 /// Events buffered per SSE response before the sender waits or drops.
 const SSE_QUEUE: usize = 64;
-
-/// A JSON-RPC error response with an HTTP status.
-pub(super) fn rpc_error(status: StatusCode, id: Option<&RequestId>, e: &RpcError) -> Response {
-    json_response(status, jsonrpc::error(id, e))
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
 
 fn accepts_sse(headers: &HeaderMap) -> bool {
     headers
@@ -72,54 +57,23 @@ fn lookup<'h>(headers: &'h HeaderMap, name: &str) -> Header<'h> {
     }
 }
 
-fn status_of(reply: &Reply, modern: bool) -> StatusCode {
-    match &reply.error {
-        Some(RpcError::MethodNotFound(_)) if modern => StatusCode::NOT_FOUND,
-        Some(RpcError::TooManySessions(_)) => StatusCode::SERVICE_UNAVAILABLE,
-        Some(
-            RpcError::MalformedMeta(_)
-            | RpcError::HeaderMismatch { .. }
-            | RpcError::MissingClientCapability { .. }
-            | RpcError::UnsupportedVersion { .. },
-        ) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    }
-}
-
-/// POST: one JSON-RPC message.
+/// POST: one JSON-RPC message, classified once and answered as its plan
+/// says.
 pub(super) async fn post(
     State(state): State<Arc<HttpState>>,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            None,
-            &RpcError::Parse("the body is not UTF-8".to_owned()),
-        );
-    };
-    let incoming = match jsonrpc::parse(text) {
-        Ok(i) => i,
-        Err(rejected) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                rejected.id.as_ref(),
-                &rejected.error,
-            );
-        }
-    };
-    let modern = match &incoming {
-        Incoming::Request { params, .. } | Incoming::Notification { params, .. } => {
-            era::is_modern(params)
-        }
-        Incoming::Response { .. } => false,
-    };
-    if modern {
-        modern_post(&state, &headers, principal, incoming).await
+) -> Result<Response, HttpError> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        HttpError::bad_request(None, RpcError::Parse("the body is not UTF-8".to_owned()))
+    })?;
+    let message =
+        Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))?;
+    if message.is_modern() {
+        modern_post(&state, &headers, principal, message).await
     } else {
-        legacy_post(&state, &headers, principal, incoming).await
+        legacy_post(&state, &headers, principal, message).await
     }
 }
 
@@ -127,62 +81,44 @@ async fn modern_post(
     state: &Arc<HttpState>,
     headers: &HeaderMap,
     principal: Principal,
-    incoming: Incoming,
-) -> Response {
-    let Incoming::Request { id, method, params } = incoming else {
+    message: Message,
+) -> Result<Response, HttpError> {
+    let Message::Request(request) = message else {
         // The modern revision defines no client notifications over HTTP.
-        return StatusCode::ACCEPTED.into_response();
+        return Ok(StatusCode::ACCEPTED.into_response());
     };
-    if let Err(e) = state
-        .server
-        .check_modern_headers(&method, &params, |name| lookup(headers, name))
-    {
-        return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
-    }
-    let listen = method == "subscriptions/listen";
-    if listen && !accepts_sse(headers) {
-        let e = RpcError::InvalidRequest(
-            "subscriptions/listen answers with a stream: send Accept: text/event-stream".to_owned(),
-        );
-        return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
-    }
-    // Asked for progress or logs (in `_meta`) before looking at Accept.
-    let streams_events = listen
-        || (method == "tools/call"
-            && {
-                let meta = era::MetaView::of(&params);
-                meta.log_level.is_some() || meta.progress_token().is_some()
-            }
-            && accepts_sse(headers));
+    let id = request.id.clone();
     let server = state.server.clone();
     let conn = Arc::new(Connection::new(
         principal,
         TransportKind::StreamableHttp,
         server.kv().clone(),
     ));
-    let incoming = Incoming::Request {
-        id: id.clone(),
-        method,
-        params,
-    };
-    if !streams_events {
+    let plan = server
+        .plan(&request, &conn, accepts_sse(headers), |name| {
+            lookup(headers, name)
+        })
+        .map_err(|e| HttpError::bad_request(Some(&id), e))?;
+    if plan == Plan::Json {
         // Dropping this future (the client hung up) drops the call.
-        return match server
-            .handle_incoming(&conn, incoming, &Outbound::Discard)
-            .await
-        {
-            Some(reply) => json_response(status_of(&reply, true), reply.body),
-            None => StatusCode::ACCEPTED.into_response(),
-        };
+        let message = Message::Request(request);
+        return Ok(
+            match server
+                .handle_message(&conn, message, &Outbound::Discard)
+                .await
+            {
+                Some(reply) => reply_response(reply, true),
+                None => StatusCode::ACCEPTED.into_response(),
+            },
+        );
     }
-    let Some(permit) = sse::permit(state) else {
-        return sse::too_many_streams();
-    };
+    let permit = sse::permit(state).ok_or(HttpError::TooManyStreams)?;
     let (tx, rx) = mpsc::channel::<String>(SSE_QUEUE);
     let task_conn = conn.clone();
     tokio::spawn(async move {
         let out = Outbound::Channel(tx.clone());
-        if let Some(reply) = server.handle_incoming(&task_conn, incoming, &out).await {
+        let message = Message::Request(request);
+        if let Some(reply) = server.handle_message(&task_conn, message, &out).await {
             let _ = tx.send(reply.body).await;
         }
     });
@@ -193,31 +129,11 @@ async fn modern_post(
     let items = stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|m| (Item::message(m), rx))
     });
-    if listen {
-        return sse::listen(state, permit, Vec::new(), items, guard);
-    }
-    sse::response(state, permit, Vec::new(), items, guard)
-}
-
-fn missing_session(id: Option<&RequestId>) -> Response {
-    rpc_error(
-        StatusCode::BAD_REQUEST,
-        id,
-        &RpcError::InvalidRequest(
-            "Mcp-Session-Id header is required: send initialize first (or describe the request in _meta for 2026-07-28)"
-                .to_owned(),
-        ),
-    )
-}
-
-pub(super) fn unknown_session(id: Option<&RequestId>) -> Response {
-    rpc_error(
-        StatusCode::NOT_FOUND,
-        id,
-        &RpcError::InvalidRequest(
-            "Session not found: it expired or was closed; initialize a new session".to_owned(),
-        ),
-    )
+    Ok(if plan == Plan::Listen {
+        sse::listen(state, permit, Vec::new(), items, guard)
+    } else {
+        sse::response(state, permit, Vec::new(), items, guard)
+    })
 }
 
 /// The session named by the request, if it is this caller's.
@@ -234,81 +150,79 @@ fn session(
         .filter(|c| c.transport() == TransportKind::StreamableHttp)
 }
 
+/// 404 for a session id that is not (or no longer) the caller's.
+pub(super) fn unknown_session(id: Option<&RequestId>) -> HttpError {
+    HttpError::rpc(
+        StatusCode::NOT_FOUND,
+        id,
+        RpcError::InvalidRequest(
+            "Session not found: it expired or was closed; initialize a new session".to_owned(),
+        ),
+    )
+}
+
 async fn legacy_post(
     state: &Arc<HttpState>,
     headers: &HeaderMap,
     principal: Principal,
-    incoming: Incoming,
-) -> Response {
-    let request_id = match &incoming {
-        Incoming::Request { id, .. } => Some(id.clone()),
-        _ => None,
-    };
-    if let Some(version) = header_str(headers, VERSION_HEADER) {
-        if MODERN_VERSIONS.contains(&version) {
-            let e = RpcError::MalformedMeta(format!(
-                "a {version} request must describe itself in _meta ({} and {})",
-                era::META_PROTOCOL_VERSION,
-                era::META_CLIENT_CAPABILITIES
-            ));
-            return rpc_error(StatusCode::BAD_REQUEST, request_id.as_ref(), &e);
-        }
-        if !LEGACY_VERSIONS.contains(&version) {
-            let e =
-                RpcError::InvalidRequest(format!("unsupported MCP-Protocol-Version {version:?}"));
-            return rpc_error(StatusCode::BAD_REQUEST, request_id.as_ref(), &e);
-        }
-    }
+    message: Message,
+) -> Result<Response, HttpError> {
+    let request_id = message.id().cloned();
+    era::check_legacy_header(header_str(headers, VERSION_HEADER))
+        .map_err(|e| HttpError::bad_request(request_id.as_ref(), e))?;
     let server = state.server.clone();
-    let is_initialize =
-        matches!(&incoming, Incoming::Request { method, .. } if method == "initialize");
-    let conn = match (headers.contains_key(SESSION_HEADER), is_initialize) {
+    let opens_session = matches!(&message, Message::Request(r) if r.opens_session());
+    let conn = match (headers.contains_key(SESSION_HEADER), opens_session) {
         (false, true) => Arc::new(Connection::new(
             principal,
             TransportKind::StreamableHttp,
             server.kv().clone(),
         )),
-        (false, false) => return missing_session(request_id.as_ref()),
-        (true, _) => match session(state, headers, &principal) {
-            Some(conn) => conn,
-            None => return unknown_session(request_id.as_ref()),
-        },
-    };
-    let Incoming::Request { id, method, params } = incoming else {
-        server
-            .handle_incoming(&conn, incoming, &Outbound::Discard)
-            .await;
-        return StatusCode::ACCEPTED.into_response();
-    };
-    // Stream the answer when the call will have something to say on the
-    // way: progress it asked for, log messages the session asked for, or
-    // questions for a client that declared it can answer them.
-    let may_ask = matches!(method.as_str(), "tools/call" | "prompts/get") && conn.can_be_asked();
-    let streams_events = accepts_sse(headers)
-        && (may_ask
-            || (method == "tools/call"
-                && (era::progress_token(&params).is_some() || conn.wants_logs())));
-    let incoming = Incoming::Request { id, method, params };
-    if streams_events {
-        return legacy_stream(state, conn, incoming);
-    }
-    match server
-        .handle_incoming(&conn, incoming, &Outbound::Discard)
-        .await
-    {
-        Some(reply) => {
-            let mut response = json_response(status_of(&reply, false), reply.body);
-            if is_initialize
-                && reply.error.is_none()
-                && let Some(sid) = conn.session_id()
-                && let Ok(value) = HeaderValue::from_str(sid.as_str())
-            {
-                response.headers_mut().insert(SESSION_HEADER, value);
-            }
-            response
+        (false, false) => {
+            return Err(HttpError::bad_request(
+                request_id.as_ref(),
+                RpcError::InvalidRequest(
+                    "Mcp-Session-Id header is required: send initialize first (or describe the request in _meta for 2026-07-28)"
+                        .to_owned(),
+                ),
+            ));
         }
-        None => StatusCode::ACCEPTED.into_response(),
+        (true, _) => session(state, headers, &principal)
+            .ok_or_else(|| unknown_session(request_id.as_ref()))?,
+    };
+    let plan = match &message {
+        Message::Request(r) => server
+            .plan(r, &conn, accepts_sse(headers), |name| lookup(headers, name))
+            .map_err(|e| HttpError::bad_request(request_id.as_ref(), e))?,
+        _ => {
+            server
+                .handle_message(&conn, message, &Outbound::Discard)
+                .await;
+            return Ok(StatusCode::ACCEPTED.into_response());
+        }
+    };
+    if plan != Plan::Json {
+        return legacy_stream(state, conn, message);
     }
+    Ok(
+        match server
+            .handle_message(&conn, message, &Outbound::Discard)
+            .await
+        {
+            Some(reply) => {
+                let opened = opens_session && reply.error.is_none();
+                let mut response = reply_response(reply, false);
+                if opened
+                    && let Some(sid) = conn.session_id()
+                    && let Ok(value) = HeaderValue::from_str(sid.as_str())
+                {
+                    response.headers_mut().insert(SESSION_HEADER, value);
+                }
+                response
+            }
+            None => StatusCode::ACCEPTED.into_response(),
+        },
+    )
 }
 
 fn event_item(e: StreamEvent) -> Item {
@@ -328,14 +242,13 @@ fn live_items(rx: mpsc::Receiver<StreamEvent>) -> impl futures_util::Stream<Item
 /// A legacy request answered on a resumable SSE stream. The call goes on
 /// if the stream breaks; the client may resume it with `Last-Event-ID`
 /// within the resume grace (see [`detached`]).
-fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incoming) -> Response {
-    let Some(permit) = sse::permit(state) else {
-        return sse::too_many_streams();
-    };
-    let request = match &incoming {
-        Incoming::Request { id, .. } => Some(id.clone()),
-        _ => None,
-    };
+fn legacy_stream(
+    state: &Arc<HttpState>,
+    conn: Arc<Connection>,
+    message: Message,
+) -> Result<Response, HttpError> {
+    let permit = sse::permit(state).ok_or(HttpError::TooManyStreams)?;
+    let request = message.id().cloned();
     let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
     let stream = conn.streams().open(tx, request.clone());
     let server = state.server.clone();
@@ -345,7 +258,7 @@ fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incomi
             conn: task_conn.clone(),
             stream,
         };
-        let reply = match server.handle_incoming(&task_conn, incoming, &out).await {
+        let reply = match server.handle_message(&task_conn, message, &out).await {
             Some(reply) => Some(reply.body),
             // A client that resumes too late learns what became of its call.
             None if task_conn.streams().is_abandoned(stream) => {
@@ -365,7 +278,13 @@ fn legacy_stream(state: &Arc<HttpState>, conn: Arc<Connection>, incoming: Incomi
         }
     });
     let guard = detach_guard(state, conn, stream);
-    sse::response(state, permit, Vec::new(), live_items(rx), guard)
+    Ok(sse::response(
+        state,
+        permit,
+        Vec::new(),
+        live_items(rx),
+        guard,
+    ))
 }
 
 /// Detaches `stream` when its response body goes away.
@@ -428,7 +347,7 @@ pub(super) fn spawn_feeder(state: &Arc<HttpState>, conn: Arc<Connection>, stream
                         server.sessions().touch(&id);
                     }
                     n += 1;
-                    vec![format!(r#"{{"jsonrpc":"2.0","id":"berth-ping-{n}","method":"ping"}}"#)]
+                    vec![keepalive_ping(n)]
                 }
                 feed = next_legacy_feed(&mut changes, &conn) => match feed {
                     LegacyFeed::Notices(notices) => notices,
@@ -476,21 +395,12 @@ pub(super) async fn get(
     State(state): State<Arc<HttpState>>,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
-) -> Response {
-    let conn = match named_session(&state, &headers, &principal) {
-        Ok(conn) => conn,
-        Err(no) => return no.into_response(),
-    };
+) -> Result<Response, HttpError> {
+    let conn = named_session(&state, &headers, &principal)?;
     if !accepts_sse(&headers) {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "GET needs Accept: text/event-stream",
-        )
-            .into_response();
+        return Err(HttpError::NotAcceptable);
     }
-    let Some(permit) = sse::permit(&state) else {
-        return sse::too_many_streams();
-    };
+    let permit = sse::permit(&state).ok_or(HttpError::TooManyStreams)?;
     let (tx, rx) = mpsc::channel::<StreamEvent>(SSE_QUEUE);
     if let Some(last) = header_str(&headers, LAST_EVENT_ID)
         && let Some(resumed) = conn.streams().resume(last, tx.clone())
@@ -501,14 +411,20 @@ pub(super) async fn get(
         let guard = detach_guard(&state, conn, stream);
         // A resumed stream may be a call's, but it is not told apart from
         // the session's own here: like every GET stream, it ends at shutdown.
-        return sse::listen(&state, permit, replay, live_items(rx), guard);
+        return Ok(sse::listen(&state, permit, replay, live_items(rx), guard));
     }
     let stream = conn.streams().open(tx, None);
     spawn_feeder(&state, conn.clone(), stream);
     let guard = OnDrop::new(move || {
         conn.streams().detach(stream);
     });
-    sse::listen(&state, permit, Vec::new(), live_items(rx), guard)
+    Ok(sse::listen(
+        &state,
+        permit,
+        Vec::new(),
+        live_items(rx),
+        guard,
+    ))
 }
 
 /// DELETE: ends a legacy session. Modern clients get 405.
@@ -516,11 +432,8 @@ pub(super) async fn delete(
     State(state): State<Arc<HttpState>>,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
-) -> Response {
-    let conn = match named_session(&state, &headers, &principal) {
-        Ok(conn) => conn,
-        Err(no) => return no.into_response(),
-    };
+) -> Result<StatusCode, HttpError> {
+    let conn = named_session(&state, &headers, &principal)?;
     if let Some(id) = conn.session_id() {
         state
             .server
@@ -528,43 +441,18 @@ pub(super) async fn delete(
             .close(&id, CloseReason::ClientRequest)
             .await;
     }
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// Why a GET or DELETE has no session to act on.
-enum NoSession {
-    /// No `Mcp-Session-Id` (2026-07-28 has no sessions): 405.
-    NotNamed,
-    /// Not the caller's open session: 404.
-    Unknown,
-}
-
-impl IntoResponse for NoSession {
-    fn into_response(self) -> Response {
-        match self {
-            Self::NotNamed => method_not_allowed(),
-            Self::Unknown => unknown_session(None),
-        }
-    }
-}
-
-/// The session a GET or DELETE names.
+/// The session a GET or DELETE names: 405 when none is named (2026-07-28
+/// has no sessions), 404 when it is not the caller's open session.
 fn named_session(
     state: &HttpState,
     headers: &HeaderMap,
     principal: &Principal,
-) -> Result<Arc<Connection>, NoSession> {
+) -> Result<Arc<Connection>, HttpError> {
     if !headers.contains_key(SESSION_HEADER) {
-        return Err(NoSession::NotNamed);
+        return Err(HttpError::NoSessions);
     }
-    session(state, headers, principal).ok_or(NoSession::Unknown)
-}
-
-fn method_not_allowed() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        [(header::ALLOW, HeaderValue::from_static("POST"))],
-        "GET and DELETE need an Mcp-Session-Id (legacy sessions); 2026-07-28 has no sessions",
-    )
-        .into_response()
+    session(state, headers, principal).ok_or_else(|| unknown_session(None))
 }

@@ -20,6 +20,7 @@
 //! ```
 
 mod conn;
+mod error;
 mod guard;
 mod legacy_sse;
 mod mcp;

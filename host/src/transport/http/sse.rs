@@ -4,7 +4,7 @@
 //! for it).
 
 use super::HttpState;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
@@ -75,15 +75,6 @@ fn to_event(item: Item) -> Event {
 /// any work starts for the stream, and held by its body.
 pub(super) fn permit(state: &HttpState) -> Option<OwnedSemaphorePermit> {
     state.streams.clone().try_acquire_owned().ok()
-}
-
-/// The answer when no stream can be opened.
-pub(super) fn too_many_streams() -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "too many open streams; retry later",
-    )
-        .into_response()
 }
 
 /// An SSE response answering a call: `replay`, then `live` until it ends
