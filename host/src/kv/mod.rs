@@ -57,6 +57,7 @@ impl fmt::Display for ScopeId {
 
 /// Limits that keep one plugin or scope from exhausting the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KvLimits {
     /// Longest key, in bytes.
     pub max_key_bytes: usize,

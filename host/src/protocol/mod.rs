@@ -23,9 +23,7 @@ pub mod streams;
 mod subscriptions;
 mod tools;
 
-pub use connection::{Connection, InFlight, MAX_IN_FLIGHT, Offered, Outbound};
+pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};
 pub use error::RpcError;
-pub use seal::SealKey;
 pub use server::{Reply, Server, ServerOptions};
 pub use subscriptions::{LegacyFeed, lagged_notice, next_legacy_feed, next_legacy_notices};
-pub use tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN};

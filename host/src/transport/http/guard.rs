@@ -122,13 +122,11 @@ pub(super) async fn admit(
     if let Err(what) = check_host_and_origin(headers, &state) {
         return forbidden(what);
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let principal = match state.options.auth.authenticate(authorization) {
+    let principal = match state.options.auth.authenticate(headers).await {
         Ok(principal) => principal,
         Err(e) => return unauthorized(&e),
     };
+    let headers = request.headers();
     // Checked before anything reads the body: hyper sends `100 Continue`
     // only when the body is first read, so a client that asked for it is
     // refused before sending a byte of it.
