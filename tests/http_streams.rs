@@ -211,10 +211,7 @@ async fn the_legacy_sse_transport_answers_on_its_stream_with_or_without_a_traili
 async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
     use berth::config::{Overrides, RawConfig};
     use tower::ServiceExt;
-    // No sweep or watcher while time jumps: the test expires sessions itself.
-    let config = RawConfig::from_toml(
-        "[sessions]\nidle_timeout_secs = 60\ncleanup_interval_secs = 3600\n[plugins]\nwatch = false\n",
-    )
+    let config = RawConfig::from_toml("[sessions]\nidle_timeout_secs = 60\n")
         .unwrap()
         .resolve(Overrides {
             plugin_dirs: vec![dist().to_owned()],
@@ -222,7 +219,13 @@ async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
             http_listen: None,
         })
         .unwrap();
-    let app = berth::Host::builder().config(config).build().await.unwrap();
+    // No sweep while time jumps: the test expires sessions itself.
+    let app = berth::Host::builder()
+        .config(config)
+        .without_background_tasks()
+        .build()
+        .await
+        .unwrap();
     let router = app.router();
     let post = |headers: Vec<(&str, String)>, body: Value| {
         let mut req = axum::http::Request::post("/mcp")

@@ -65,6 +65,7 @@ pub struct HostBuilder {
     kv: Option<SharedKv>,
     authenticator: Option<Arc<dyn Authenticate>>,
     plugin_dirs: Option<Vec<PathBuf>>,
+    quiet: bool,
 }
 
 impl HostBuilder {
@@ -96,6 +97,15 @@ impl HostBuilder {
         P: Into<PathBuf>,
     {
         self.plugin_dirs = Some(dirs.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Starts no maintenance sweep and no watcher, for tests that pause
+    /// time (a sleeping sweep would make Tokio jump to its next tick) and
+    /// sweep themselves. Not a stable API.
+    #[doc(hidden)]
+    pub fn without_background_tasks(mut self) -> Self {
+        self.quiet = true;
         self
     }
 
@@ -138,9 +148,12 @@ impl HostBuilder {
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
         };
-        host.spawn_maintenance();
+        if !self.quiet {
+            host.spawn_maintenance();
+        }
         if let Some(every) = config.watch
             && !config.plugin_dirs.is_empty()
+            && !self.quiet
         {
             host.spawn_watcher(config.plugin_dirs, every);
         }
