@@ -126,7 +126,6 @@ pub(super) async fn admit(
         Ok(principal) => principal,
         Err(e) => return unauthorized(&e),
     };
-    let headers = request.headers();
     // Checked before anything reads the body: hyper sends `100 Continue`
     // only when the body is first read, so a client that asked for it is
     // refused before sending a byte of it.
