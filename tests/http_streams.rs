@@ -219,8 +219,14 @@ async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
             http_listen: None,
         })
         .unwrap();
-    let app = berth::app::App::start(&config).await.unwrap();
-    let router = berth::transport::http::router(app.server.clone(), config.http.clone());
+    // No sweep while time jumps: the test expires sessions itself.
+    let app = berth::Host::builder()
+        .config(config)
+        .without_background_tasks()
+        .build()
+        .await
+        .unwrap();
+    let router = app.router();
     let post = |headers: Vec<(&str, String)>, body: Value| {
         let mut req = axum::http::Request::post("/mcp")
             .header("content-type", "application/json")
@@ -258,7 +264,7 @@ async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
         plugin: std::sync::Arc::from("counter"),
     };
     assert_eq!(
-        app.server.kv().get(&ns, "count").await.unwrap(),
+        app.kv().get(&ns, "count").await.unwrap(),
         Some(b"1".to_vec())
     );
     // Use keeps it alive...
@@ -274,7 +280,7 @@ async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
         200
     );
     tokio::time::advance(Duration::from_secs(50)).await;
-    assert_eq!(app.server.sessions().expire_idle().await, 0);
+    assert_eq!(app.server().sessions().expire_idle().await, 0);
     // ...idleness ends it.
     tokio::time::advance(Duration::from_secs(11)).await;
     assert_eq!(
@@ -287,32 +293,32 @@ async fn idle_sessions_expire_then_answer_404_and_free_their_state() {
         .status(),
         404
     );
-    assert_eq!(app.server.sessions().expire_idle().await, 1);
-    assert_eq!(app.server.sessions().snapshot().totals, (1, 0, 1));
-    assert!(app.server.sessions().is_empty());
-    assert_eq!(app.server.kv().get(&ns, "count").await.unwrap(), None);
+    assert_eq!(app.server().sessions().expire_idle().await, 1);
+    assert_eq!(app.server().sessions().snapshot().totals, (1, 0, 1));
+    assert!(app.server().sessions().is_empty());
+    assert_eq!(app.kv().get(&ns, "count").await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn tool_list_changes_reach_modern_subscribers_and_legacy_streams() {
     use berth::config::{Overrides, RawConfig};
-    let config = RawConfig::default()
+    // Not watching: the plugin added below is not in the directory.
+    let config = RawConfig::from_toml("[plugins]\nwatch = false\n")
+        .unwrap()
         .resolve(Overrides {
             plugin_dirs: vec![dist().to_owned()],
             cache_dir: Some(std::env::temp_dir().join("berth-test-listen-cache")),
             http_listen: None,
         })
         .unwrap();
-    let app = berth::app::App::start(&config).await.unwrap();
+    let app = std::sync::Arc::new(berth::Host::builder().config(config).build().await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let serving = tokio::spawn(berth::transport::http::serve(
-        listener,
-        app.server.clone(),
-        config.http.clone(),
-        shutdown.clone(),
-    ));
+    let serving = {
+        let (app, shutdown) = (app.clone(), shutdown.clone());
+        tokio::spawn(async move { app.serve_http(listener, shutdown).await })
+    };
     let http = Http { addr };
 
     let mut params = json!({"notifications": {"toolsListChanged": true, "resourceSubscriptions": ["notes://1"]}});
@@ -360,13 +366,7 @@ async fn tool_list_changes_reach_modern_subscribers_and_legacy_streams() {
     let dir = std::env::temp_dir().join(format!("berth-listen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(dist().join("hello.wasm"), dir.join("hello2.wasm")).unwrap();
-    let plugin = app
-        .server
-        .plugins()
-        .load_file(&dir.join("hello2.wasm"))
-        .await
-        .unwrap();
-    app.server.plugins().register(plugin).unwrap();
+    app.load_plugin(&dir.join("hello2.wasm")).await.unwrap();
 
     let changed = listen.next().await.unwrap().json();
     assert_eq!(changed["method"], "notifications/tools/list_changed");

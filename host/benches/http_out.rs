@@ -22,7 +22,6 @@ mod plugins;
 
 mod common;
 
-use berth::app::App;
 use berth::config::{Overrides, RawConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
@@ -102,8 +101,8 @@ async fn run(dist: &Path, samples: usize) {
         http_listen: None,
     })
     .unwrap();
-    let app = App::start(&config).await.unwrap();
-    let server = app.server.clone();
+    let app = common::start(&config).await.unwrap();
+    let server = app.server().clone();
     let (conn, out) = common::legacy_session(&server, false).await;
     let url = format!("http://127.0.0.1:{port}/hello");
     let fetch = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fetch_get","arguments":{"url":url}}}).to_string();

@@ -17,7 +17,6 @@ mod common;
 #[path = "../../xtask/src/plugins.rs"]
 mod plugins;
 
-use berth::app::App;
 use berth::config::{Overrides, RawConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -54,9 +53,9 @@ fn copies(wasm: &Path, copies: usize, tag: &str) -> PathBuf {
 
 async fn start_ms(dir: &Path, cache: &Path) -> f64 {
     let t = Instant::now();
-    let app = App::start(&config(dir, cache)).await.unwrap();
+    let app = common::start(&config(dir, cache)).await.unwrap();
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
+    assert!(app.load_errors().is_empty(), "{:?}", app.load_errors());
     ms
 }
 
@@ -82,8 +81,8 @@ async fn language(name: &str, wasm: &Path) {
         pct(&mut cached10, 0.5)
     );
 
-    let app = App::start(&config(&one, &cache)).await.unwrap();
-    let server = app.server.clone();
+    let app = common::start(&config(&one, &cache)).await.unwrap();
+    let server = app.server().clone();
     let (conn, out) = common::legacy_session(&server, true).await;
     let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"p0_greet","arguments":{"name":"bench"}}}).to_string();
     let calls = if size > 5.0 { 2_000 } else { 10_000 };

@@ -21,11 +21,10 @@ mod common;
 #[path = "../../xtask/src/plugins.rs"]
 mod plugins;
 
-use berth::app::App;
 use berth::auth::{Principal, TenantId};
 use berth::config::{Overrides, RawConfig};
+use berth::internals::Connection;
 use berth::kv::{KvLimits, MemoryStore, Namespace, ScopeId, ScopeKey};
-use berth::protocol::Connection;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,13 +64,13 @@ fn config(dirs: Vec<PathBuf>, cache: &Path) -> berth::config::Config {
 }
 
 async fn tools_call(dist: &Path, cache: &Path) {
-    let app = App::start(&config(
+    let app = common::start(&config(
         vec![dist.to_owned(), dist.join("conformance")],
         cache,
     ))
     .await
     .unwrap();
-    let server = app.server.clone();
+    let server = app.server().clone();
     let (conn, out) = common::legacy_session(&server, true).await;
     let legacy = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"}}}).to_string();
     let modern = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"bench"},
@@ -119,7 +118,7 @@ async fn tools_call(dist: &Path, cache: &Path) {
 
 /// 16 callers at once on the runtime's worker threads, as over HTTP but
 /// without a transport: calls/s and the process's CPU time per call.
-async fn concurrent(server: &Arc<berth::protocol::Server>, conn: &Arc<Connection>, request: &str) {
+async fn concurrent(server: &Arc<berth::internals::Server>, conn: &Arc<Connection>, request: &str) {
     const CALLERS: usize = 16;
     const CALLS: usize = 2000;
     common::concurrent(server, conn, request, "Hello", CALLERS, 100).await;
@@ -187,15 +186,15 @@ async fn startup(dist: &Path, cache: &Path) {
     }
     let cfg = config(vec![dir.clone()], cache);
     // First start compiles and fills the cache.
-    let app = App::start(&cfg).await.unwrap();
-    assert_eq!(app.server.plugins().registry().plugins().len(), 10);
+    let app = common::start(&cfg).await.unwrap();
+    assert_eq!(app.server().plugins().registry().plugins().len(), 10);
     drop(app);
     let mut samples = Vec::new();
     for _ in 0..30 {
         let t = Instant::now();
-        let app = App::start(&cfg).await.unwrap();
+        let app = common::start(&cfg).await.unwrap();
         samples.push(t.elapsed().as_secs_f64() * 1e3);
-        assert!(app.load_errors.is_empty());
+        assert!(app.load_errors().is_empty());
         drop(app);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -205,17 +204,16 @@ async fn startup(dist: &Path, cache: &Path) {
 
 struct Idle;
 
-impl berth::session::SessionValue for Idle {
+impl berth::internals::SessionValue for Idle {
     async fn ended(self: Arc<Self>) {}
 }
 
 fn sessions() {
-    use berth::session::{SessionId, SessionLimits, SessionManager, TransportKind};
-    let manager = SessionManager::new(SessionLimits {
-        max_sessions: 200_000,
-        max_per_principal: 200_000,
-        ..SessionLimits::default()
-    });
+    use berth::internals::{SessionId, SessionLimits, SessionManager, TransportKind};
+    let mut limits = SessionLimits::default();
+    limits.max_sessions = 200_000;
+    limits.max_per_principal = 200_000;
+    let manager = SessionManager::new(limits);
     let owner = Principal::anonymous();
     let ids: Vec<SessionId> = (0..100_000)
         .map(|_| {
@@ -239,7 +237,7 @@ fn sessions() {
         let t = Instant::now();
         for i in 0..BATCH {
             let text = &texts[(round * 7919 + i * 104_729) % texts.len()];
-            let id = berth::session::SessionId::parse(text).unwrap();
+            let id = berth::internals::SessionId::parse(text).unwrap();
             std::hint::black_box(manager.get(&id, &owner).unwrap());
         }
         samples.push(t.elapsed().as_secs_f64() * 1e9 / BATCH as f64);

@@ -13,12 +13,13 @@ pub use grants::{RawSandbox, RawSecret};
 pub use http::RawHttp;
 use http::resolve_http;
 
-use crate::auth::{ApiKey, Authenticator, Principal, TenantId};
-use crate::kv::KvLimits;
-use crate::plugin::{Limits, RuntimeOptions};
-use crate::protocol::ServerOptions;
-use crate::session::{HandleLimits, SessionLimits};
-use crate::transport::http::HttpOptions;
+use crate::auth::{ApiKey, ApiKeys, Principal, TenantId};
+pub use crate::kv::KvLimits;
+use crate::plugin::Limits;
+pub use crate::plugin::RuntimeOptions;
+pub use crate::protocol::ServerOptions;
+pub use crate::session::{HandleLimits, SessionLimits};
+pub use crate::transport::http::HttpOptions;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -218,8 +219,10 @@ pub struct Overrides {
     pub http_listen: Option<String>,
 }
 
-/// The validated configuration.
+/// The validated configuration: [`RawConfig::resolve`] makes one; its
+/// parts may be changed before building a `Host`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// Directories scanned for plugins.
     pub plugin_dirs: Vec<PathBuf>,
@@ -435,19 +438,15 @@ impl RawConfig {
                 .auth
                 .api_keys
                 .into_iter()
-                .map(|k| ApiKey {
-                    sha256: k.sha256,
-                    principal: Principal {
-                        subject: Arc::from(k.subject.as_str()),
-                        tenant: k
-                            .tenant
-                            .as_deref()
-                            .map_or_else(TenantId::default_tenant, TenantId::new),
-                        scopes: Arc::from(k.scopes),
-                    },
+                .map(|k| {
+                    let tenant = k
+                        .tenant
+                        .as_deref()
+                        .map_or_else(TenantId::default_tenant, TenantId::new);
+                    ApiKey::new(&k.sha256, Principal::new(&k.subject, tenant, k.scopes))
                 })
                 .collect();
-            let auth = Authenticator::api_keys(keys).map_err(|e| invalid("auth.api_keys", e))?;
+            let auth = ApiKeys::new(keys).map_err(|e| invalid("auth.api_keys", e))?;
             http.auth = Arc::new(auth);
         }
         let watch = match (self.plugins.watch, self.plugins.watch_interval_ms) {

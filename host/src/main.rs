@@ -2,12 +2,10 @@
 //! logging, and hands over to the library.
 
 use anyhow::{Context, Result, bail};
-use berth::app::App;
+use berth::Host;
 use berth::auth::Principal;
 use berth::config::{Config, Overrides, RawConfig};
-use berth::plugin::{PluginHost, Registry};
-use berth::protocol::{Connection, Outbound, Server};
-use berth::session::{CloseReason, HandleStore, TransportKind};
+use berth::internals::{DirGrant, HostPattern, Plugin, SandboxPolicy};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -190,23 +188,17 @@ async fn serve(config: Config) -> Result<()> {
         bail!("no plugin directories: pass --plugins DIR or set [plugins] dirs in berth.toml");
     }
     let started = std::time::Instant::now();
-    let app = App::start(&config).await?;
-    for e in &app.load_errors {
+    let host = Host::builder().config(config.clone()).build().await?;
+    for e in host.load_errors() {
         tracing::error!("{e}");
     }
-    let registry = app.server.plugins().registry();
     let shutdown = CancellationToken::new();
-    let maintenance = app.spawn_maintenance(shutdown.clone());
-    let watcher = config
-        .watch
-        .map(|every| app.spawn_watcher(config.plugin_dirs.clone(), every, shutdown.clone()));
     let signals = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         signals.cancel();
     });
-    let server = app.server.clone();
-    let (plugins, tools) = (registry.plugins().len(), server.listed_tool_count());
+    let (plugins, tools) = (host.plugin_count(), host.tool_count());
     let ms = started.elapsed().as_millis() as u64;
     if tools == 0 {
         let dirs: Vec<String> = config
@@ -226,23 +218,11 @@ async fn serve(config: Config) -> Result<()> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         tracing::info!(plugins, tools, ms, "listening on http://{local}");
-        berth::transport::http::serve(listener, server, config.http.clone(), shutdown.clone())
-            .await?;
+        host.serve_http(listener, shutdown).await?;
     } else {
         tracing::info!(plugins, tools, ms, "serving on stdio");
-        berth::transport::stdio::serve(
-            server,
-            tokio::io::stdin(),
-            tokio::io::stdout(),
-            shutdown.clone(),
-            config.http.drain_timeout,
-        )
-        .await?;
-    }
-    shutdown.cancel();
-    let _ = maintenance.await;
-    if let Some(watcher) = watcher {
-        let _ = watcher.await;
+        host.serve_stdio(tokio::io::stdin(), tokio::io::stdout(), shutdown)
+            .await?;
     }
     tracing::info!(uptime_s = started.elapsed().as_secs(), "berth stopped");
     Ok(())
@@ -278,19 +258,14 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-async fn single_plugin_server(config: &Config, path: &Path) -> Result<Arc<Server>> {
-    let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
-    let host = Arc::new(PluginHost::new(config.runtime.clone(), kv.clone())?);
-    let plugin = host.load_file(path).await?;
-    host.register(plugin)?;
-    let handles = HandleStore::new(config.handles.clone(), kv.clone());
-    Ok(Arc::new(Server::new(
-        host,
-        kv,
-        handles,
-        config.sessions.clone(),
-        config.server.clone(),
-    )))
+/// A host serving no directory and not watching, for one plugin file.
+async fn bare_host(mut config: Config) -> Result<Host> {
+    config.watch = None;
+    Ok(Host::builder()
+        .config(config)
+        .plugins(Vec::<PathBuf>::new())
+        .build()
+        .await?)
 }
 
 async fn call(
@@ -301,42 +276,33 @@ async fn call(
     as_json: bool,
 ) -> Result<ExitCode> {
     let arguments: Value = serde_json::from_str(args).context("--args is not JSON")?;
-    let server = single_plugin_server(&config, path).await?;
-    let registry: Arc<Registry> = server.plugins().registry();
-    let Some(plugin) = registry.plugins().next() else {
-        bail!("{} did not load", path.display());
+    let Value::Object(arguments) = arguments else {
+        bail!("--args must be a JSON object");
     };
+    let host = bare_host(config).await?;
+    let plugin = host.load_plugin(path).await?;
     // The exposed name (`hello_greet`) or the plugin's own (`greet`).
-    let Some(own) = plugin
-        .tools()
+    let Some((exposed, _)) = plugin
+        .tools
         .iter()
-        .map(|t| t.name.as_str())
-        .find(|n| *n == tool || plugin.exposed_name(n).as_str() == tool)
+        .find(|(exposed, own)| own == tool || exposed == tool)
     else {
         let names: Vec<String> = plugin
-            .tools()
+            .tools
             .iter()
-            .map(|t| format!("{} ({})", plugin.exposed_name(&t.name), t.name))
+            .map(|(exposed, own)| format!("{exposed} ({own})"))
             .collect();
         bail!(
             "{} has no tool {tool:?}; it has: {}",
-            plugin.name(),
+            plugin.name,
             names.join(", ")
         );
     };
-    let exposed = plugin.exposed_name(own);
-    // One session for this call, at the most verbose log level, with
-    // progress: everything the plugin reports goes to stderr.
-    let conn = Arc::new(Connection::new(
-        Principal::anonymous(),
-        TransportKind::Stdio,
-        server.kv().clone(),
-    ));
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
-    let out = Outbound::new(tx);
+    // At the most verbose log level, with progress: everything the plugin
+    // reports goes to stderr.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Value>(256);
     let printer = tokio::spawn(async move {
-        while let Some(line) = rx.recv().await {
-            let msg: Value = serde_json::from_str(&line).unwrap_or_default();
+        while let Some(msg) = rx.recv().await {
             let p = &msg["params"];
             match msg["method"].as_str() {
                 Some("notifications/message") => {
@@ -355,29 +321,18 @@ async fn call(
                         p["message"].as_str().unwrap_or("")
                     );
                 }
-                _ => eprintln!("{line}"),
+                _ => eprintln!("{msg}"),
             }
         }
     });
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"berth call","version":env!("CARGO_PKG_VERSION")}}});
-    server.handle(&conn, &init.to_string(), &out).await;
-    let level =
-        json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"debug"}});
-    server.handle(&conn, &level.to_string(), &out).await;
-    let request = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
-        "name": exposed, "arguments": arguments, "_meta": {"progressToken": "berth-call"}}});
-    let response = server.handle(&conn, &request.to_string(), &out).await;
-    drop(out);
-    server.disconnect(&conn, CloseReason::TransportClosed).await;
+    let result = host
+        .call_tool_observed(exposed, arguments, Principal::anonymous(), tx)
+        .await;
+    host.shutdown().await;
     let _ = printer.await;
-    let response: Value = serde_json::from_str(&response.unwrap_or_default())?;
-    if let Some(error) = response.get("error") {
-        bail!("error {}: {}", error["code"], error["message"]);
-    }
-    let result = &response["result"];
+    let result = serde_json::to_value(result?)?;
     if as_json {
-        print_line(&serde_json::to_string_pretty(result)?)?;
+        print_line(&serde_json::to_string_pretty(&result)?)?;
     } else {
         for block in result["content"].as_array().into_iter().flatten() {
             match block["type"].as_str() {
@@ -427,10 +382,9 @@ async fn build(config: Config, dir: &Path) -> Result<ExitCode> {
 }
 
 /// Loads the plugin at `path` alone, as `serve` would.
-async fn load_one(config: &Config, path: &Path) -> Result<Arc<berth::plugin::Plugin>> {
-    let kv: berth::kv::SharedKv = Arc::new(berth::kv::MemoryStore::new(config.kv.clone()));
-    let host = PluginHost::new(config.runtime.clone(), kv)?;
-    Ok(host.load_file(path).await?)
+async fn load_one(config: &Config, path: &Path) -> Result<Arc<Plugin>> {
+    let host = bare_host(config.clone()).await?;
+    Ok(host.server().plugins().load_file(path).await?)
 }
 
 async fn inspect(config: Config, path: &Path) -> Result<()> {
@@ -492,11 +446,11 @@ async fn inspect(config: Config, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn hosts(patterns: &[berth::plugin::HostPattern]) -> Vec<String> {
+fn hosts(patterns: &[HostPattern]) -> Vec<String> {
     patterns.iter().map(ToString::to_string).collect()
 }
 
-fn dirs(dirs: &[berth::plugin::DirGrant]) -> Vec<Value> {
+fn dirs(dirs: &[DirGrant]) -> Vec<Value> {
     dirs.iter()
         .map(|d| json!({"host": d.host, "guest": d.guest, "writable": d.writable}))
         .collect()
@@ -505,10 +459,7 @@ fn dirs(dirs: &[berth::plugin::DirGrant]) -> Vec<Value> {
 /// The component's imports grouped by interface (WASI by package), each
 /// group once, with what this berth gives it under the current berth.toml.
 /// Names only: never a secret's value.
-fn import_groups(
-    plugin: &berth::plugin::Plugin,
-    sandbox: &berth::plugin::SandboxPolicy,
-) -> Vec<Value> {
+fn import_groups(plugin: &Plugin, sandbox: &SandboxPolicy) -> Vec<Value> {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for import in plugin.imports() {
         let unversioned = import.split('@').next().unwrap_or(import);

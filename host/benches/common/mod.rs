@@ -1,12 +1,18 @@
-//! What the host's benchmarks share: an in-process legacy session on a
-//! started berth, the process's CPU time, and 16 callers at once.
+//! What the host's benchmarks share: a started berth, an in-process legacy
+//! session on it (through `berth::internals`, which reaches below the
+//! `Host`), the process's CPU time, and 16 callers at once.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use berth::auth::Principal;
-use berth::protocol::{Connection, Outbound, Server};
-use berth::session::TransportKind;
+use berth::internals::TransportKind;
+use berth::internals::{Connection, Outbound, Server};
 use serde_json::json;
 use std::sync::Arc;
+
+/// A host over `config`, as `berth serve` starts one.
+pub async fn start(config: &berth::config::Config) -> Result<berth::Host, berth::HostError> {
+    berth::Host::builder().config(config.clone()).build().await
+}
 
 /// A legacy session on `server` (initialized, logs off) and where its
 /// notifications go (drained and dropped).

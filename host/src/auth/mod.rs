@@ -2,14 +2,17 @@
 //! establish them.
 //!
 //! Owns the [`Principal`] type every layer below `protocol` receives and
-//! the [`Authenticator`] the HTTP transport runs on every request: none
-//! (everyone is the anonymous principal of the default tenant, right for
-//! stdio and loopback) or API keys, stored as SHA-256 hashes. JWT bearer
-//! tokens come later. Must not import `session`, `plugin` or `transport`.
+//! the [`Authenticate`] trait the HTTP transport runs on every request,
+//! with berth's two implementations: [`Anonymous`] (everyone is the
+//! anonymous principal of the default tenant, right for stdio and
+//! loopback) and [`ApiKeys`], stored as SHA-256 hashes. JWT bearer tokens
+//! come later; an embedder may bring its own. Must not import `session`, `plugin` or `transport`.
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// Identifies a tenant: a set of principals with their own plugins, limits
@@ -43,6 +46,7 @@ impl fmt::Display for TenantId {
 /// The authenticated caller of a request. Credentials are never kept here:
 /// this is what may be shown to plugins.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Principal {
     /// Stable identifier of the caller.
     pub subject: Arc<str>,
@@ -53,6 +57,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A principal: `subject` of `tenant`, with `scopes`.
+    pub fn new(subject: &str, tenant: TenantId, scopes: Vec<String>) -> Self {
+        Self {
+            subject: Arc::from(subject),
+            tenant,
+            scopes: Arc::from(scopes),
+        }
+    }
+
     /// The caller when authentication is off.
     pub fn anonymous() -> Self {
         Self {
@@ -65,6 +78,7 @@ impl Principal {
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// No credentials were presented.
     #[error("authentication required: send Authorization: Bearer <api key>")]
@@ -76,6 +90,7 @@ pub enum AuthError {
 
 /// An API key entry: who the key authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiKey {
     /// Hex SHA-256 of the key (the key itself is never stored).
     pub sha256: String,
@@ -83,15 +98,73 @@ pub struct ApiKey {
     pub principal: Principal,
 }
 
-/// How callers are authenticated. Every request is checked, not only the
-/// first of a session.
+impl ApiKey {
+    /// The key whose SHA-256 is `sha256` (hex, as [`hash_key`] prints it)
+    /// stands for `principal`.
+    pub fn new(sha256: &str, principal: Principal) -> Self {
+        Self {
+            sha256: sha256.to_owned(),
+            principal,
+        }
+    }
+}
+
+/// A boxed future returned by [`Authenticate::authenticate`].
+pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, AuthError>> + Send + 'a>>;
+
+/// How callers are authenticated: the HTTP transport runs it on every
+/// request (not only the first of a session) before any handler, and
+/// refuses the request with 401 when it fails. berth brings [`Anonymous`]
+/// and [`ApiKeys`]; an embedder may bring its own and pass it to
+/// `HostBuilder::authenticator`.
+///
+/// ```
+/// use berth::auth::{AuthError, AuthFuture, Authenticate, Principal, TenantId};
+///
+/// /// Lets in whoever presents `X-Team: <name>`, as a member of that team.
+/// struct TeamHeader;
+///
+/// impl Authenticate for TeamHeader {
+///     fn authenticate<'a>(&'a self, headers: &'a http::HeaderMap) -> AuthFuture<'a> {
+///         Box::pin(async move {
+///             let team = headers.get("x-team").ok_or(AuthError::Missing)?;
+///             let team = team.to_str().map_err(|_| AuthError::Invalid)?;
+///             Ok(Principal::new(team, TenantId::new(team), Vec::new()))
+///         })
+///     }
+/// }
+/// ```
+pub trait Authenticate: Send + Sync + 'static {
+    /// The principal of a request with these headers.
+    ///
+    /// # Errors
+    /// [`AuthError::Missing`] or [`AuthError::Invalid`]: the request is
+    /// refused with 401 and the error's message.
+    fn authenticate<'a>(&'a self, headers: &'a http::HeaderMap) -> AuthFuture<'a>;
+}
+
+impl fmt::Debug for dyn Authenticate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("dyn Authenticate")
+    }
+}
+
+/// No authentication: everyone is [`Principal::anonymous`]. Right for
+/// stdio and a server on loopback.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Anonymous;
+
+impl Authenticate for Anonymous {
+    fn authenticate<'a>(&'a self, _headers: &'a http::HeaderMap) -> AuthFuture<'a> {
+        Box::pin(std::future::ready(Ok(Principal::anonymous())))
+    }
+}
+
+/// `Authorization: Bearer <key>`, matched by the key's SHA-256 (the key
+/// itself is never stored).
 #[derive(Debug, Clone, Default)]
-pub enum Authenticator {
-    /// Everyone is [`Principal::anonymous`].
-    #[default]
-    None,
-    /// `Authorization: Bearer <key>`, matched by hash.
-    ApiKeys(HashMap<String, Principal>),
+pub struct ApiKeys {
+    keys: HashMap<String, Principal>,
 }
 
 /// Hex SHA-256 of `key`, the form API keys are configured in.
@@ -105,12 +178,12 @@ pub fn hash_key(key: &str) -> String {
     out
 }
 
-impl Authenticator {
+impl ApiKeys {
     /// An API-key authenticator.
     ///
     /// # Errors
     /// A message when a hash is not 64 hex digits or appears twice.
-    pub fn api_keys(keys: Vec<ApiKey>) -> Result<Self, String> {
+    pub fn new(keys: Vec<ApiKey>) -> Result<Self, String> {
         let mut map = HashMap::new();
         for key in keys {
             let hash = key.sha256.to_ascii_lowercase();
@@ -124,32 +197,32 @@ impl Authenticator {
                 return Err("two API keys have the same hash".to_owned());
             }
         }
-        Ok(Self::ApiKeys(map))
-    }
-
-    /// Whether requests must present credentials.
-    pub fn is_enabled(&self) -> bool {
-        !matches!(self, Self::None)
+        Ok(Self { keys: map })
     }
 
     /// The principal of a request with this `Authorization` header value.
     ///
     /// # Errors
     /// [`AuthError::Missing`] or [`AuthError::Invalid`].
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
-        match self {
-            Self::None => Ok(Principal::anonymous()),
-            Self::ApiKeys(keys) => {
-                let header = authorization.ok_or(AuthError::Missing)?;
-                let (scheme, key) = header.split_once(' ').ok_or(AuthError::Invalid)?;
-                if !scheme.eq_ignore_ascii_case("bearer") {
-                    return Err(AuthError::Invalid);
-                }
-                keys.get(&hash_key(key.trim()))
-                    .cloned()
-                    .ok_or(AuthError::Invalid)
-            }
+    pub fn check(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        let header = authorization.ok_or(AuthError::Missing)?;
+        let (scheme, key) = header.split_once(' ').ok_or(AuthError::Invalid)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::Invalid);
         }
+        self.keys
+            .get(&hash_key(key.trim()))
+            .cloned()
+            .ok_or(AuthError::Invalid)
+    }
+}
+
+impl Authenticate for ApiKeys {
+    fn authenticate<'a>(&'a self, headers: &'a http::HeaderMap) -> AuthFuture<'a> {
+        let authorization = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        Box::pin(std::future::ready(self.check(authorization)))
     }
 }
 
@@ -167,28 +240,40 @@ mod tests {
 
     #[test]
     fn api_keys_authenticate_by_hash_and_nothing_else_gets_in() {
-        let auth = Authenticator::api_keys(vec![ApiKey {
+        let auth = ApiKeys::new(vec![ApiKey {
             sha256: hash_key("s3cret"),
             principal: principal("alice", "acme"),
         }])
         .unwrap();
-        let alice = auth.authenticate(Some("Bearer s3cret")).unwrap();
+        let alice = auth.check(Some("Bearer s3cret")).unwrap();
         assert_eq!(&*alice.subject, "alice");
         assert_eq!(alice.tenant.as_str(), "acme");
-        assert_eq!(auth.authenticate(Some("bearer s3cret")).unwrap(), alice);
-        assert_eq!(auth.authenticate(None), Err(AuthError::Missing));
-        assert_eq!(
-            auth.authenticate(Some("Bearer wrong")),
-            Err(AuthError::Invalid)
-        );
-        assert_eq!(
-            auth.authenticate(Some("Basic s3cret")),
-            Err(AuthError::Invalid)
-        );
-        assert_eq!(auth.authenticate(Some("s3cret")), Err(AuthError::Invalid));
+        assert_eq!(auth.check(Some("bearer s3cret")).unwrap(), alice);
+        assert_eq!(auth.check(None), Err(AuthError::Missing));
+        assert_eq!(auth.check(Some("Bearer wrong")), Err(AuthError::Invalid));
+        assert_eq!(auth.check(Some("Basic s3cret")), Err(AuthError::Invalid));
+        assert_eq!(auth.check(Some("s3cret")), Err(AuthError::Invalid));
         assert_eq!(
             hash_key("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_trait_reads_the_authorization_header() {
+        let auth: Arc<dyn Authenticate> = Arc::new(
+            ApiKeys::new(vec![ApiKey::new(&hash_key("k"), principal("bob", "b"))]).unwrap(),
+        );
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(auth.authenticate(&headers).await, Err(AuthError::Missing));
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer k"),
+        );
+        assert_eq!(&*auth.authenticate(&headers).await.unwrap().subject, "bob");
+        assert_eq!(
+            Anonymous.authenticate(&headers).await,
+            Ok(Principal::anonymous())
         );
     }
 
@@ -198,9 +283,8 @@ mod tests {
             sha256: h.to_owned(),
             principal: Principal::anonymous(),
         };
-        assert!(Authenticator::api_keys(vec![key("abc")]).is_err());
+        assert!(ApiKeys::new(vec![key("abc")]).is_err());
         let h = hash_key("k");
-        assert!(Authenticator::api_keys(vec![key(&h), key(&h)]).is_err());
-        assert!(!Authenticator::None.is_enabled());
+        assert!(ApiKeys::new(vec![key(&h), key(&h)]).is_err());
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 /// Which scope a namespace belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ScopeId {
     /// A legacy session or a modern state handle, by id.
     Session(Arc<str>),
@@ -57,6 +58,7 @@ impl fmt::Display for ScopeId {
 
 /// Limits that keep one plugin or scope from exhausting the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KvLimits {
     /// Longest key, in bytes.
     pub max_key_bytes: usize,
@@ -84,6 +86,7 @@ impl Default for KvLimits {
 
 /// Why a key-value operation failed. Shown to the plugin, never the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KvError {
     /// The key is empty or too long.
     #[error("invalid key: {reason}")]
@@ -108,6 +111,8 @@ pub enum KvError {
 pub type KvFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, KvError>> + Send + 'a>>;
 
 /// A key-value backend. Implementations enforce [`KvLimits`] and expiry.
+/// berth brings [`MemoryStore`]; an embedder may pass its own (or wrap
+/// this one) to `HostBuilder::kv`.
 pub trait KvStore: Send + Sync + 'static {
     /// Reads a value; `None` when absent or expired.
     fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>>;

@@ -28,16 +28,15 @@ mod retire;
 mod surface;
 
 pub use admission::AdmissionSnapshot;
-pub use convert::ToolInfo;
 pub use error::{CallError, LoadError, RuntimeError};
 pub use invoke::CompletionRef;
-pub use loader::{Exports, Plugin, PromptInfo, discover};
-pub use manifest::{DirGrant, Grants, Limits, MAX_DEADLINE_MS, MAX_MEMORY_MB, Manifest};
+pub use loader::{Exports, Plugin};
+pub use manifest::{DirGrant, Limits, MAX_MEMORY_MB};
 pub use mirror::MirroredParam;
 pub use netrule::{HostPattern, IpNet};
-pub use policy::{Granted, SandboxPolicy, SecretSource, SecretValue, Secrets, valid_var_name};
-pub use registry::{PromptEntry, Registry, ToolEntry, match_template};
-pub use reload::{FileStamp, Reloaded};
+pub use policy::{SandboxPolicy, SecretSource, Secrets, valid_var_name};
+pub use registry::{PromptEntry, Registry, ToolEntry};
+pub use reload::FileStamp;
 pub use surface::{ClientFeatures, InputAnswers, InputRequest, InputRequired, Outcome};
 
 use crate::auth::Principal;
@@ -51,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Runtime settings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RuntimeOptions {
     /// Where compiled code is cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,

@@ -6,8 +6,8 @@
 //! the build writes `<name>.wasm` beside it, so the directory is served as
 //! it is (`berth serve --plugins DIR`). Scratch files go in `DIR/.berth`.
 //! Each language is a template under `plugins/templates/<lang>` (embedded
-//! in berth) and a recipe in [`recipe`]; toolchains are pinned and fetched
-//! on first use into `~/.cache/berth/toolchains` ([`toolchain`]).
+//! in berth) and a recipe in `recipe`; toolchains are pinned and fetched
+//! on first use into `~/.cache/berth/toolchains` (`toolchain`).
 //!
 //! This module is authoring, not serving: it must not import `protocol`,
 //! `transport`, `session`, `auth` or `kv`, and nothing that serves imports

@@ -28,13 +28,11 @@ pub mod streams;
 mod subscriptions;
 mod tools;
 
-pub use connection::{Connection, InFlight, MAX_IN_FLIGHT, Offered, Outbound};
+pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};
 pub use error::RpcError;
 pub use plan::Plan;
-pub use request::{Message, Method, Notification, Request};
-pub use seal::SealKey;
+pub use request::Message;
 pub use server::{Reply, Server, ServerOptions};
 pub use subscriptions::{
     LegacyFeed, keepalive_ping, lagged_notice, next_legacy_feed, next_legacy_notices,
 };
-pub use tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN};

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Settings of the protocol engine.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// Name reported to clients.
     pub name: String,

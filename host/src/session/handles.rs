@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 /// Bounds on handles.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HandleLimits {
     /// Idle time after which a handle expires.
     pub ttl: Duration,

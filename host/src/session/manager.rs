@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 /// Bounds on sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionLimits {
     /// Most sessions in total.
     pub max_sessions: usize,

@@ -12,12 +12,10 @@ mod lifecycle;
 mod manager;
 mod owner;
 
-pub use handles::{HandleError, HandleInfo, HandleLimits, HandleStore};
-pub use id::{SessionId, random_token};
-pub use lifecycle::{CloseReason, SessionEvent, SessionState, TransportKind};
-pub use manager::{
-    SessionError, SessionLimits, SessionManager, SessionSnapshot, SessionTotals, SessionValue,
-};
+pub use handles::{HandleError, HandleLimits, HandleStore};
+pub use id::SessionId;
+pub use lifecycle::{CloseReason, TransportKind};
+pub use manager::{SessionLimits, SessionManager, SessionValue};
 
 use crate::level::LogLevel;
 use serde_json::Value;

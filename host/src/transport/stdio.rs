@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Largest message accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
@@ -27,7 +28,8 @@ const OUT_QUEUE: usize = 1024;
 /// Serves one client on `input`/`output` until input ends or `shutdown`
 /// is cancelled. Either way, requests in flight finish and their responses
 /// are written before this returns; at shutdown, those still running after
-/// `drain` are stopped and answered with a "shutting down" error.
+/// `drain` are stopped and answered with a "shutting down" error. Every
+/// task it spawns runs on `tracker`.
 ///
 /// # Errors
 /// An I/O error reading `input` or writing `output`.
@@ -37,13 +39,14 @@ pub async fn serve<R, W>(
     mut output: W,
     shutdown: CancellationToken,
     drain: Duration,
+    tracker: &TaskTracker,
 ) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (tx, mut rx) = mpsc::channel::<String>(OUT_QUEUE);
-    let writer = tokio::spawn(async move {
+    let writer = tracker.spawn(async move {
         while let Some(line) = rx.recv().await {
             output.write_all(line.as_bytes()).await?;
             output.write_all(b"\n").await?;
@@ -64,7 +67,7 @@ where
     let forwarder = {
         let mut changes = server.plugins().subscribe();
         let (conn, out) = (conn.clone(), out.clone());
-        tokio::spawn(async move {
+        tracker.spawn(async move {
             while let Some(notices) = next_legacy_notices(&mut changes, &conn).await {
                 if conn.session_id().is_some() {
                     for notice in notices {
@@ -132,12 +135,12 @@ where
             continue;
         };
         let (server, conn, out) = (server.clone(), conn.clone(), out.clone());
-        tasks.spawn(async move {
+        tasks.spawn(tracker.track_future(async move {
             if let Some(reply) = server.handle_message(&conn, message, &out).await {
                 out.send(reply.body).await;
             }
             drop(permit);
-        });
+        }));
     }
     // Nothing more can come from the client: calls waiting for its
     // answers fail now rather than at the answer timeout.

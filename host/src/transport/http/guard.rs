@@ -115,10 +115,7 @@ pub(super) async fn admit(
     if let Err(what) = check_host_and_origin(headers, &state) {
         return HttpError::Forbidden(what).into_response();
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let principal = match state.options.auth.authenticate(authorization) {
+    let principal = match state.options.auth.authenticate(headers).await {
         Ok(principal) => principal,
         Err(e) => return HttpError::Unauthorized(e).into_response(),
     };

@@ -60,8 +60,9 @@ pub(super) async fn open(
         data: format!("messages?session_id={}", id.as_str()),
     };
     // The stream's end (client gone, shutdown) ends the session.
+    let tasks = state.tasks.clone();
     let guard = OnDrop::new(move || {
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             server
                 .sessions()
                 .close(&id, CloseReason::TransportClosed)
@@ -102,7 +103,7 @@ pub(super) async fn message(
     let message =
         Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))?;
     let server = state.server.clone();
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         let out = Outbound::Stream {
             conn: conn.clone(),
             stream,

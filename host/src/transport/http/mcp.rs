@@ -115,7 +115,7 @@ async fn modern_post(
     let permit = sse::permit(state).ok_or(HttpError::TooManyStreams)?;
     let (tx, rx) = mpsc::channel::<String>(SSE_QUEUE);
     let task_conn = conn.clone();
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         let out = Outbound::Channel(tx.clone());
         let message = Message::Request(request);
         if let Some(reply) = server.handle_message(&task_conn, message, &out).await {
@@ -253,7 +253,7 @@ fn legacy_stream(
     let stream = conn.streams().open(tx, request.clone());
     let server = state.server.clone();
     let task_conn = conn.clone();
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         let out = Outbound::Stream {
             conn: task_conn.clone(),
             stream,
@@ -313,7 +313,7 @@ fn detached(state: &Arc<HttpState>, conn: Arc<Connection>, stream: u64) {
     }
     let shutdown = state.shutdown.clone();
     let server = state.server.clone();
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         tokio::select! {
             () = tokio::time::sleep(grace) => {}
             () = server.plugins().contended() => {}
@@ -336,7 +336,7 @@ pub(super) fn spawn_feeder(state: &Arc<HttpState>, conn: Arc<Connection>, stream
     let shutdown = state.shutdown.clone();
     let server = state.server.clone();
     let mut changes = server.plugins().subscribe();
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         let mut n: u64 = 0;
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {

@@ -5,19 +5,9 @@
 //! shutdown (see `conn`).
 //!
 //! [`router`] returns a plain `axum::Router`, so berth can be nested into
-//! an existing axum application (which then owns connection limits and
-//! shutdown):
-//!
-//! ```no_run
-//! # async fn example(server: std::sync::Arc<berth::protocol::Server>) {
-//! let mcp = berth::transport::http::router(server, berth::transport::http::HttpOptions::default());
-//! let app = axum::Router::new()
-//!     .route("/", axum::routing::get(|| async { "my application" }))
-//!     .nest("/tools", mcp); // MCP now at /tools/mcp
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
-//! axum::serve(listener, app).await.unwrap();
-//! # }
-//! ```
+//! an existing axum application (which then owns connection limits);
+//! embedders reach it through `Host::router`. Every task a handler spawns
+//! runs on the host's task tracker, so shutdown can wait for it.
 
 mod conn;
 mod error;
@@ -27,7 +17,7 @@ mod mcp;
 mod ops;
 mod sse;
 
-use crate::auth::Authenticator;
+use crate::auth::{Anonymous, Authenticate};
 use crate::protocol::Server;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -38,10 +28,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
+
+pub use axum::Router as HttpRouter;
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// Path of the Streamable HTTP endpoint.
     pub path: String,
@@ -75,7 +69,7 @@ pub struct HttpOptions {
     /// Most connections open at once; more wait to be accepted.
     pub max_connections: usize,
     /// How callers are authenticated (every request).
-    pub auth: Arc<Authenticator>,
+    pub auth: Arc<dyn Authenticate>,
 }
 
 impl Default for HttpOptions {
@@ -94,7 +88,7 @@ impl Default for HttpOptions {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: default_max_connections(),
-            auth: Arc::new(Authenticator::None),
+            auth: Arc::new(Anonymous),
         }
     }
 }
@@ -108,17 +102,19 @@ pub(crate) struct HttpState {
     pub(crate) shutdown: CancellationToken,
     /// One permit per open SSE stream.
     pub(crate) streams: Arc<tokio::sync::Semaphore>,
+    /// Where handlers spawn what outlives them (calls answering on a
+    /// stream, feeders, grace timers): the host's tracker, drained at
+    /// shutdown.
+    pub(crate) tasks: TaskTracker,
 }
 
 /// The router: `/mcp` (or the configured path), `/sse`, `/messages`,
-/// `/healthz`, `/readyz`, `/metrics`.
-pub fn router(server: Arc<Server>, options: HttpOptions) -> Router {
-    router_with_shutdown(server, options, CancellationToken::new())
-}
-
-fn router_with_shutdown(
+/// `/healthz`, `/readyz`, `/metrics`. Handlers spawn on `tasks`; listen
+/// streams end when `shutdown` is cancelled.
+pub fn router(
     server: Arc<Server>,
     options: HttpOptions,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
 ) -> Router {
     let state = Arc::new(HttpState {
@@ -126,6 +122,7 @@ fn router_with_shutdown(
         streams: Arc::new(tokio::sync::Semaphore::new(options.max_streams)),
         options: options.clone(),
         shutdown,
+        tasks,
     });
     let limits = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(|e: tower::BoxError| async move {
@@ -209,9 +206,10 @@ pub async fn serve(
     listener: TcpListener,
     server: Arc<Server>,
     options: HttpOptions,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = router_with_shutdown(server.clone(), options.clone(), shutdown.clone());
+    let app = router(server.clone(), options.clone(), tasks, shutdown.clone());
     conn::run(listener, app, &server, &options, &shutdown).await;
     server
         .sessions()
