@@ -94,6 +94,20 @@ pub enum Authenticator {
     ApiKeys(HashMap<String, Principal>),
 }
 
+/// Why a set of configured API keys is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyConfigError {
+    /// A hash that is not 64 hex digits.
+    #[error("the key of {subject} must be given as 64 hex digits of its SHA-256")]
+    NotAHash {
+        /// Whose key.
+        subject: Arc<str>,
+    },
+    /// Two keys with one hash.
+    #[error("two API keys have the same hash")]
+    Duplicate,
+}
+
 /// Hex SHA-256 of `key`, the form API keys are configured in.
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
@@ -109,19 +123,19 @@ impl Authenticator {
     /// An API-key authenticator.
     ///
     /// # Errors
-    /// A message when a hash is not 64 hex digits or appears twice.
-    pub fn api_keys(keys: Vec<ApiKey>) -> Result<Self, String> {
+    /// [`KeyConfigError`] when a hash is not 64 hex digits or appears
+    /// twice.
+    pub fn api_keys(keys: Vec<ApiKey>) -> Result<Self, KeyConfigError> {
         let mut map = HashMap::new();
         for key in keys {
             let hash = key.sha256.to_ascii_lowercase();
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "the key of {} must be given as 64 hex digits of its SHA-256",
-                    key.principal.subject
-                ));
+                return Err(KeyConfigError::NotAHash {
+                    subject: key.principal.subject,
+                });
             }
             if map.insert(hash, key.principal).is_some() {
-                return Err("two API keys have the same hash".to_owned());
+                return Err(KeyConfigError::Duplicate);
             }
         }
         Ok(Self::ApiKeys(map))
@@ -198,9 +212,17 @@ mod tests {
             sha256: h.to_owned(),
             principal: Principal::anonymous(),
         };
-        assert!(Authenticator::api_keys(vec![key("abc")]).is_err());
+        assert_eq!(
+            Authenticator::api_keys(vec![key("abc")])
+                .unwrap_err()
+                .to_string(),
+            "the key of anonymous must be given as 64 hex digits of its SHA-256"
+        );
         let h = hash_key("k");
-        assert!(Authenticator::api_keys(vec![key(&h), key(&h)]).is_err());
+        assert_eq!(
+            Authenticator::api_keys(vec![key(&h), key(&h)]).unwrap_err(),
+            KeyConfigError::Duplicate
+        );
         assert!(!Authenticator::None.is_enabled());
     }
 }

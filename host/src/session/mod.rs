@@ -13,11 +13,14 @@ mod manager;
 mod owner;
 
 pub use handles::{HandleError, HandleInfo, HandleLimits, HandleStore};
-pub use id::{SessionId, random_token};
+#[cfg(test)]
+pub(crate) use id::failing as failing_randomness;
+pub use id::{RandomnessError, SessionId, fill_random, random_token};
 pub use lifecycle::{CloseReason, SessionEvent, SessionState, TransportKind};
 pub use manager::{
     SessionError, SessionLimits, SessionManager, SessionSnapshot, SessionTotals, SessionValue,
 };
+pub use owner::LimitScope;
 
 use crate::level::LogLevel;
 use serde_json::Value;

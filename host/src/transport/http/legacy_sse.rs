@@ -36,7 +36,11 @@ pub(super) async fn open(
         return sse::too_many_streams();
     };
     let server = state.server.clone();
-    let id = SessionId::generate();
+    let Ok(id) = SessionId::generate()
+        .inspect_err(|e| tracing::error!(error = %e, "cannot make a session id"))
+    else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
     let conn = Arc::new(Connection::with_session_id(
         principal.clone(),
         TransportKind::LegacySse,
