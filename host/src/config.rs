@@ -63,8 +63,8 @@ pub enum ConfigError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// No key to sign `requestState` can be made: berth does not start
-    /// without OS randomness (it needs it for session ids and handles too).
+    /// The OS has no randomness: berth does not start without it (it needs
+    /// it for the `requestState` key, session ids and handles).
     #[error(
         "berth needs OS randomness (for the key that signs requestState, session ids and handles) and does not start without it: {0}"
     )]
@@ -296,8 +296,9 @@ impl RawConfig {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] or [`ConfigError::Refused`] naming the key;
-    /// [`ConfigError::Randomness`] when no `[protocol] state_key` is set
-    /// and the OS has no randomness to make one.
+    /// [`ConfigError::Randomness`] when the OS has no randomness (for the
+    /// `requestState` key, unless `[protocol] state_key` gives one, and for
+    /// session ids and handles).
     pub fn resolve(self, overrides: Overrides) -> Result<Config, ConfigError> {
         let default_limits = Limits::default()
             .with(self.limits.memory_mb, self.limits.deadline_ms)
@@ -417,6 +418,9 @@ impl RawConfig {
                 "must be positive".to_owned(),
             ));
         }
+        // Made even when a key is configured: without OS randomness no
+        // session id or handle can be made either, so berth does not start.
+        let random_key = SealKey::random().map_err(ConfigError::Randomness)?;
         let input_key = match &self.protocol.state_key {
             Some(hex) => parse_key(hex).map(SealKey::from_bytes).ok_or_else(|| {
                 invalid(
@@ -424,7 +428,7 @@ impl RawConfig {
                     "must be 64 hex digits (32 bytes)".to_owned(),
                 )
             })?,
-            None => SealKey::random().map_err(ConfigError::Randomness)?,
+            None => random_key,
         };
         let mut server = ServerOptions::new(input_key);
         if let Some(n) = self.protocol.page_size {

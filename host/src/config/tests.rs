@@ -24,18 +24,23 @@ fn a_file_that_does_not_parse_keeps_the_parser_error() {
 }
 
 #[test]
-fn without_os_randomness_berth_does_not_start_unless_a_state_key_is_set() {
-    let _failing = crate::session::failing_randomness::Guard::new();
-    let err = RawConfig::default()
-        .resolve(Overrides::default())
-        .unwrap_err();
-    assert!(matches!(err, ConfigError::Randomness(_)), "{err:?}");
-    assert!(err.to_string().contains("OS randomness"), "{err}");
-    assert!(std::error::Error::source(&err).is_some());
-    let key = "ab".repeat(32);
-    let raw = RawConfig::from_toml(&format!("[protocol]\nstate_key = \"{key}\"")).unwrap();
-    let cfg = raw.resolve(Overrides::default()).unwrap();
+fn without_os_randomness_berth_does_not_start_even_with_a_state_key() {
+    let with_key = || {
+        let key = "ab".repeat(32);
+        RawConfig::from_toml(&format!("[protocol]\nstate_key = \"{key}\"")).unwrap()
+    };
+    let failing = crate::session::failing_randomness::Guard::new();
+    for raw in [RawConfig::default(), with_key()] {
+        let err = raw.resolve(Overrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::Randomness(_)), "{err:?}");
+        assert!(err.to_string().contains("OS randomness"), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
+    drop(failing);
+    let cfg = with_key().resolve(Overrides::default()).unwrap();
     assert_eq!(cfg.server.input_key, SealKey::from_bytes([0xab; 32]));
+    let random = RawConfig::default().resolve(Overrides::default()).unwrap();
+    assert_ne!(random.server.input_key, cfg.server.input_key);
 }
 
 #[test]
