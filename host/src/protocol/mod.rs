@@ -16,6 +16,8 @@ pub mod jsonrpc;
 mod lists;
 pub mod metrics;
 mod prompts;
+#[cfg(test)]
+mod randomness_tests;
 mod resources;
 mod seal;
 mod server;
