@@ -239,6 +239,42 @@ async fn a_missing_config_file_is_named_once() {
 }
 
 #[tokio::test]
+async fn an_error_and_its_cause_are_each_printed_once() {
+    // A plugin directory that cannot be listed: the error keeps the I/O
+    // error as its source and shows it in its message.
+    let missing = "/nonexistent/berth-plugins";
+    let out = run(&["serve", "--stdio", "--plugins", missing]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("error: {missing}: cannot read: No such file")),
+        "{err}"
+    );
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    // A setting the auth layer refuses, named by the config layer.
+    let file = scratch("bad-key").join("berth.toml");
+    std::fs::write(
+        &file,
+        "[[auth.api_keys]]\nsubject = \"alice\"\nsha256 = \"abc\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "--config",
+        &path(file),
+        "serve",
+        "--plugins",
+        &path(dist().to_owned()),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "error: invalid setting auth.api_keys: the key of alice must be given as 64 hex digits of its SHA-256"
+    );
+}
+
+#[tokio::test]
 async fn serving_no_tools_is_a_warning_that_names_the_directory() {
     let dir = scratch("empty");
     let out = run(&["serve", "--stdio", "--plugins", &path(dir.clone())]).await;

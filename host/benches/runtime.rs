@@ -217,7 +217,7 @@ fn sessions() {
     let owner = Principal::anonymous();
     let ids: Vec<SessionId> = (0..100_000)
         .map(|_| {
-            let id = SessionId::generate();
+            let id = SessionId::generate().unwrap();
             manager
                 .create(
                     id.clone(),

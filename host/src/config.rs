@@ -9,7 +9,7 @@
 
 mod grants;
 mod http;
-pub use grants::{RawSandbox, RawSecret};
+pub use grants::{NamedSecretError, RawSandbox, RawSecret};
 pub use http::RawHttp;
 use http::resolve_http;
 
@@ -18,6 +18,8 @@ pub use crate::kv::KvLimits;
 use crate::plugin::Limits;
 pub use crate::plugin::RuntimeOptions;
 pub use crate::protocol::ServerOptions;
+use crate::protocol::seal::SealKey;
+use crate::session::RandomnessError;
 pub use crate::session::{HandleLimits, SessionLimits};
 pub use crate::transport::http::HttpOptions;
 use serde::Deserialize;
@@ -39,12 +41,13 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has unknown or mistyped keys.
-    #[error("{path}: {message}")]
+    #[error("{path}: {source}")]
     Parse {
         /// The file.
         path: PathBuf,
-        /// The parser's message (names the key).
-        message: String,
+        /// The parser's error (names the key).
+        #[source]
+        source: toml::de::Error,
     },
     /// A value is out of range.
     #[error("invalid setting {key}: {reason}")]
@@ -54,6 +57,32 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// A value the layer it configures refuses (its error is the source).
+    #[error("invalid setting {key}: {source}")]
+    Refused {
+        /// The key, e.g. `auth.api_keys`.
+        key: &'static str,
+        /// The layer's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The OS has no randomness: berth does not start without it (it needs
+    /// it for the `requestState` key, session ids and handles).
+    #[error(
+        "berth needs OS randomness (for the key that signs requestState, session ids and handles) and does not start without it: {0}"
+    )]
+    Randomness(#[source] RandomnessError),
+}
+
+impl ConfigError {
+    /// The setting refused, for [`ConfigError::Invalid`] and
+    /// [`ConfigError::Refused`].
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid { key, .. } | Self::Refused { key, .. } => Some(key),
+            Self::Read { .. } | Self::Parse { .. } | Self::Randomness(_) => None,
+        }
+    }
 }
 
 /// The file, as written. Every section and key is optional.
@@ -254,24 +283,27 @@ impl RawConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+        Self::from_toml(&text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
-            message,
+            source,
         })
     }
 
     /// Parses TOML text.
     ///
     /// # Errors
-    /// The parser's message, which names an unknown or mistyped key.
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    /// The parser's error, which names an unknown or mistyped key.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
     }
 
     /// Applies `overrides` and validates.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the key.
+    /// [`ConfigError::Invalid`] or [`ConfigError::Refused`] naming the key;
+    /// [`ConfigError::Randomness`] when the OS has no randomness (for the
+    /// `requestState` key, unless `[protocol] state_key` gives one, and for
+    /// session ids and handles).
     pub fn resolve(self, overrides: Overrides) -> Result<Config, ConfigError> {
         let default_limits = Limits::default()
             .with(self.limits.memory_mb, self.limits.deadline_ms)
@@ -391,7 +423,19 @@ impl RawConfig {
                 "must be positive".to_owned(),
             ));
         }
-        let mut server = ServerOptions::default();
+        // Made even when a key is configured: without OS randomness no
+        // session id or handle can be made either, so berth does not start.
+        let random_key = SealKey::random().map_err(ConfigError::Randomness)?;
+        let input_key = match &self.protocol.state_key {
+            Some(hex) => parse_key(hex).map(SealKey::from_bytes).ok_or_else(|| {
+                invalid(
+                    "protocol.state_key",
+                    "must be 64 hex digits (32 bytes)".to_owned(),
+                )
+            })?,
+            None => random_key,
+        };
+        let mut server = ServerOptions::new(input_key);
         if let Some(n) = self.protocol.page_size {
             if !(1..=10_000).contains(&n) {
                 return Err(invalid(
@@ -403,14 +447,6 @@ impl RawConfig {
         }
         if let Some(ms) = self.protocol.list_ttl_ms {
             server.list_ttl_ms = ms;
-        }
-        if let Some(hex) = &self.protocol.state_key {
-            server.input_key = parse_key(hex).ok_or_else(|| {
-                invalid(
-                    "protocol.state_key",
-                    "must be 64 hex digits (32 bytes)".to_owned(),
-                )
-            })?;
         }
         for (key, value, slot) in [
             (
@@ -446,7 +482,7 @@ impl RawConfig {
                     ApiKey::new(&k.sha256, Principal::new(&k.subject, tenant, k.scopes))
                 })
                 .collect();
-            let auth = ApiKeys::new(keys).map_err(|e| invalid("auth.api_keys", e))?;
+            let auth = ApiKeys::new(keys).map_err(|e| refused("auth.api_keys", e))?;
             http.auth = Arc::new(auth);
         }
         let watch = match (self.plugins.watch, self.plugins.watch_interval_ms) {
@@ -494,6 +530,13 @@ impl RawConfig {
 
 fn invalid(key: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { key, reason }
+}
+
+fn refused(key: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> ConfigError {
+    ConfigError::Refused {
+        key,
+        source: Box::new(e),
+    }
 }
 
 /// `$XDG_CACHE_HOME/berth/compiled` or `~/.cache/berth/compiled`.

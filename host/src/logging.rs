@@ -1,7 +1,8 @@
 //! The host's own log on stderr, safe from forged lines: every control
 //! character inside an event (a newline in a tool argument, a plugin's log
 //! message, a client's header) is escaped, so one event is one line and a
-//! value can never start a line of its own.
+//! value can never start a line of its own. Also how an error and its
+//! causes are written as one message ([`report`]).
 //!
 //! A leaf: it must not import any other module of the crate.
 
@@ -86,6 +87,24 @@ impl<W: Write> Write for EscapingWriter<W> {
     }
 }
 
+/// `error` and its causes (`source()` chain) as one line, `message:
+/// cause: cause`, leaving out a cause whose text is already there: berth's
+/// errors keep their cause as a source and also show it in their message,
+/// so printing only the message loses nothing and this prints it once.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +133,36 @@ mod tests {
             String::from_utf8(buf).unwrap(),
             "plain event\nforged\\nline\n"
         );
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Layer {
+        text: &'static str,
+        #[source]
+        source: Option<Box<Layer>>,
+    }
+
+    fn layer(text: &'static str, source: Option<Layer>) -> Layer {
+        Layer {
+            text,
+            source: source.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn a_report_shows_each_cause_once() {
+        // A message that already shows its cause, whose cause does not.
+        let e = layer(
+            "x.wasm: cannot read: denied",
+            Some(layer("denied", Some(layer("EACCES", None)))),
+        );
+        assert_eq!(report(&e), "x.wasm: cannot read: denied: EACCES");
+        let e = layer(
+            "cannot read the configuration file",
+            Some(layer("gone", None)),
+        );
+        assert_eq!(report(&e), "cannot read the configuration file: gone");
+        assert_eq!(report(&layer("alone", None)), "alone");
     }
 }

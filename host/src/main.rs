@@ -123,7 +123,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", berth::logging::report(e.as_ref()));
             ExitCode::from(2)
         }
     }

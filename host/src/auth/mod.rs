@@ -167,6 +167,20 @@ pub struct ApiKeys {
     keys: HashMap<String, Principal>,
 }
 
+/// Why a set of configured API keys is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyConfigError {
+    /// A hash that is not 64 hex digits.
+    #[error("the key of {subject} must be given as 64 hex digits of its SHA-256")]
+    NotAHash {
+        /// Whose key.
+        subject: Arc<str>,
+    },
+    /// Two keys with one hash.
+    #[error("two API keys have the same hash")]
+    Duplicate,
+}
+
 /// Hex SHA-256 of `key`, the form API keys are configured in.
 pub fn hash_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
@@ -182,19 +196,19 @@ impl ApiKeys {
     /// An API-key authenticator.
     ///
     /// # Errors
-    /// A message when a hash is not 64 hex digits or appears twice.
-    pub fn new(keys: Vec<ApiKey>) -> Result<Self, String> {
+    /// [`KeyConfigError`] when a hash is not 64 hex digits or appears
+    /// twice.
+    pub fn new(keys: Vec<ApiKey>) -> Result<Self, KeyConfigError> {
         let mut map = HashMap::new();
         for key in keys {
             let hash = key.sha256.to_ascii_lowercase();
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "the key of {} must be given as 64 hex digits of its SHA-256",
-                    key.principal.subject
-                ));
+                return Err(KeyConfigError::NotAHash {
+                    subject: key.principal.subject,
+                });
             }
             if map.insert(hash, key.principal).is_some() {
-                return Err("two API keys have the same hash".to_owned());
+                return Err(KeyConfigError::Duplicate);
             }
         }
         Ok(Self { keys: map })
@@ -283,8 +297,14 @@ mod tests {
             sha256: h.to_owned(),
             principal: Principal::anonymous(),
         };
-        assert!(ApiKeys::new(vec![key("abc")]).is_err());
+        assert_eq!(
+            ApiKeys::new(vec![key("abc")]).unwrap_err().to_string(),
+            "the key of anonymous must be given as 64 hex digits of its SHA-256"
+        );
         let h = hash_key("k");
-        assert!(ApiKeys::new(vec![key(&h), key(&h)]).is_err());
+        assert_eq!(
+            ApiKeys::new(vec![key(&h), key(&h)]).unwrap_err(),
+            KeyConfigError::Duplicate
+        );
     }
 }

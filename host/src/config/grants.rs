@@ -5,7 +5,7 @@
 //! one stops berth at start. Values are not kept here and never appear in
 //! an error.
 
-use super::{ConfigError, invalid};
+use super::{ConfigError, invalid, refused};
 use crate::plugin::{IpNet, SandboxPolicy, SecretSource, Secrets, valid_var_name};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -43,11 +43,22 @@ pub struct RawSandbox {
     pub allow_plain_http: bool,
 }
 
+/// A secret of `[secrets]` that cannot be read, by name.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {source}")]
+pub struct NamedSecretError {
+    /// The secret's name.
+    pub name: String,
+    /// Why.
+    #[source]
+    pub source: crate::plugin::SecretError,
+}
+
 /// Checks both sections and reads every secret once.
 ///
 /// # Errors
-/// [`ConfigError::Invalid`] naming the key (and the secret's name, never
-/// its value).
+/// [`ConfigError::Invalid`] or [`ConfigError::Refused`] naming the key
+/// (and the secret's name, never its value).
 pub(super) fn resolve(
     sandbox: RawSandbox,
     secrets: BTreeMap<String, RawSecret>,
@@ -71,7 +82,7 @@ pub(super) fn resolve(
     let allow_private_hosts = sandbox
         .allow_private_hosts
         .iter()
-        .map(|h| IpNet::parse(h).map_err(|e| invalid("sandbox.allow_private_hosts", e)))
+        .map(|h| IpNet::parse(h).map_err(|e| refused("sandbox.allow_private_hosts", e)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut sources = BTreeMap::new();
     for (name, raw) in secrets {
@@ -91,9 +102,15 @@ pub(super) fn resolve(
                 ));
             }
         };
-        source
-            .read()
-            .map_err(|reason| invalid("secrets", format!("{name}: {reason}")))?;
+        source.read().map_err(|e| {
+            refused(
+                "secrets",
+                NamedSecretError {
+                    name: name.clone(),
+                    source: e,
+                },
+            )
+        })?;
         sources.insert(name, source);
     }
     Ok((
@@ -112,8 +129,7 @@ mod tests {
     use super::*;
 
     fn sandbox(text: &str) -> Result<SandboxPolicy, ConfigError> {
-        let raw: RawSandbox =
-            toml::from_str(text).map_err(|e| invalid("sandbox", e.to_string()))?;
+        let raw: RawSandbox = toml::from_str(text).map_err(|e| refused("sandbox", e))?;
         resolve(raw, BTreeMap::new()).map(|(policy, _)| policy)
     }
 
@@ -128,6 +144,10 @@ mod tests {
         let d = sandbox("").unwrap();
         assert!(d.allow_private_hosts.is_empty() && !d.allow_plain_http);
         let e = sandbox("allow_private_hosts = [\"10.0.0.0/99\"]").unwrap_err();
-        assert!(e.to_string().contains("sandbox.allow_private_hosts"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "invalid setting sandbox.allow_private_hosts: \"10.0.0.0/99\": prefix length must be 0..=32"
+        );
+        assert_eq!(e.key(), Some("sandbox.allow_private_hosts"));
     }
 }

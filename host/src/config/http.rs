@@ -7,6 +7,25 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Checks a configured [`HttpOptions::max_connections`]: at least one,
+/// and no more than the open-file limit leaves room for (beyond it,
+/// accepting fails for want of file descriptors, and so does opening
+/// plugins' files).
+fn check_max_connections(n: usize) -> Result<usize, ConfigError> {
+    let key = "http.max_connections";
+    match crate::transport::http::connection_room() {
+        _ if !(1..=1_000_000).contains(&n) => Err(invalid(key, format!("{n} is not 1..=1000000"))),
+        Some(room) if n > room => Err(invalid(
+            key,
+            format!(
+                "{n} is more than the open-file limit (ulimit -n) leaves room for ({room}); \
+                 raise the limit or lower max_connections"
+            ),
+        )),
+        _ => Ok(n),
+    }
+}
+
 /// `[http]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,8 +123,7 @@ pub(super) fn resolve_http(
         )?,
         max_connections: match raw.max_connections {
             None => d.max_connections,
-            Some(n) => crate::transport::http::check_max_connections(n)
-                .map_err(|reason| invalid("http.max_connections", reason))?,
+            Some(n) => check_max_connections(n)?,
         },
         auth: d.auth,
     };

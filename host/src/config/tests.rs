@@ -5,9 +5,55 @@ use super::*;
 #[test]
 fn unknown_keys_are_errors_that_name_the_key() {
     let err = RawConfig::from_toml("[limits]\nmemroy_mb = 3").unwrap_err();
-    assert!(err.contains("memroy_mb"), "{err}");
+    assert!(err.to_string().contains("memroy_mb"), "{err}");
     let err = RawConfig::from_toml("[plugin]\ndirs = []").unwrap_err();
-    assert!(err.contains("plugin"), "{err}");
+    assert!(err.to_string().contains("plugin"), "{err}");
+}
+
+#[test]
+fn a_file_that_does_not_parse_keeps_the_parser_error() {
+    let dir = std::env::temp_dir().join(format!("berth-config-parse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("berth.toml");
+    std::fs::write(&path, "[limits]\nmemroy_mb = 3\n").unwrap();
+    let err = RawConfig::from_file(&path).unwrap_err();
+    let parser = RawConfig::from_toml("[limits]\nmemroy_mb = 3\n").unwrap_err();
+    assert_eq!(err.to_string(), format!("{}: {parser}", path.display()));
+    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<toml::de::Error>()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn without_os_randomness_berth_does_not_start_even_with_a_state_key() {
+    let with_key = || {
+        let key = "ab".repeat(32);
+        RawConfig::from_toml(&format!("[protocol]\nstate_key = \"{key}\"")).unwrap()
+    };
+    let failing = crate::session::failing_randomness::Guard::new();
+    for raw in [RawConfig::default(), with_key()] {
+        let err = raw.resolve(Overrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::Randomness(_)), "{err:?}");
+        assert!(err.to_string().contains("OS randomness"), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
+    drop(failing);
+    let cfg = with_key().resolve(Overrides::default()).unwrap();
+    assert_eq!(cfg.server.input_key, SealKey::from_bytes([0xab; 32]));
+    let random = RawConfig::default().resolve(Overrides::default()).unwrap();
+    assert_ne!(random.server.input_key, cfg.server.input_key);
+}
+
+#[test]
+fn refused_api_keys_name_the_setting_and_keep_the_cause() {
+    let raw =
+        RawConfig::from_toml("[[auth.api_keys]]\nsubject = \"alice\"\nsha256 = \"abc\"").unwrap();
+    let err = raw.resolve(Overrides::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid setting auth.api_keys: the key of alice must be given as 64 hex digits of its SHA-256"
+    );
+    assert_eq!(err.key(), Some("auth.api_keys"));
+    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<crate::auth::KeyConfigError>()));
 }
 
 #[test]
@@ -18,7 +64,9 @@ fn the_state_key_and_input_times_are_read_and_checked() {
     ))
     .unwrap();
     let cfg = raw.resolve(Overrides::default()).unwrap();
-    assert_eq!(cfg.server.input_key[31], 0xff);
+    let mut expected = [0u8; 32];
+    expected[31] = 0xff;
+    assert_eq!(cfg.server.input_key, SealKey::from_bytes(expected));
     assert_eq!(cfg.server.input_ttl.as_secs(), 60);
     for bad in ["state_key = \"abc\"", "input_timeout_secs = 0"] {
         let raw = RawConfig::from_toml(&format!("[protocol]\n{bad}")).unwrap();

@@ -17,6 +17,7 @@
 //! by rename once complete. Whoever can write that directory can run code
 //! as berth, as with berth's own binary. Owns nothing else of loading.
 
+use super::error::CompileError;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -110,11 +111,15 @@ fn map(engine: &Engine, dir: &Path, name: &str, plugin: &Path) -> Option<Compone
 /// compiled (and stored there). Without `dir`, compiled.
 ///
 /// # Errors
-/// Reading or compiling fails: wasmtime's message.
-pub(crate) fn load(engine: &Engine, dir: Option<&Path>, path: &Path) -> Result<Component, String> {
+/// [`CompileError`]: reading or compiling failed.
+pub(crate) fn load(
+    engine: &Engine,
+    dir: Option<&Path>,
+    path: &Path,
+) -> Result<Component, CompileError> {
     let Some((dir, (key, file))) = dir.and_then(|d| key_file(engine, d, path).map(|k| (d, k)))
     else {
-        return Component::from_file(engine, path).map_err(|e| format!("{e:#}"));
+        return Component::from_file(engine, path).map_err(CompileError::Wasmtime);
     };
     if let Some(component) = std::fs::read_to_string(&key)
         .ok()
@@ -122,7 +127,7 @@ pub(crate) fn load(engine: &Engine, dir: Option<&Path>, path: &Path) -> Result<C
     {
         return Ok(component);
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(path).map_err(CompileError::Read)?;
     let name = content_name(engine, &bytes);
     let component = match map(engine, dir, &name, path) {
         Some(component) => component,
@@ -130,12 +135,12 @@ pub(crate) fn load(engine: &Engine, dir: Option<&Path>, path: &Path) -> Result<C
             let started = std::time::Instant::now();
             let code = engine
                 .precompile_component(&bytes)
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(CompileError::Wasmtime)?;
             // SAFETY: `code` was produced just now by this engine's
             // `precompile_component`.
             #[allow(unsafe_code)]
             let component = unsafe { Component::deserialize(engine, &code) };
-            let component = component.map_err(|e| format!("{e:#}"))?;
+            let component = component.map_err(CompileError::Wasmtime)?;
             tracing::debug!(
                 plugin = %path.display(),
                 ms = started.elapsed().as_millis() as u64,

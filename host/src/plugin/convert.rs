@@ -3,6 +3,7 @@
 
 use super::bindings::berth::plugin::types as wit;
 use super::bindings::exports::berth::plugin::tools as wit_tools;
+use super::error::{DescriptorError, ReplyError};
 use base64::Engine as _;
 use rmcp::model::{
     Annotations, CallToolResult, ContentBlock, Icon, IconTheme, Resource, ResourceContents, Role,
@@ -76,10 +77,16 @@ impl ToolInfo {
 }
 
 /// Compiles a schema; remote `$ref`s are never fetched.
-fn compile(schema: &Map<String, Value>, what: &str) -> Result<Arc<jsonschema::Validator>, String> {
+fn compile(
+    schema: &Map<String, Value>,
+    what: &'static str,
+) -> Result<Arc<jsonschema::Validator>, DescriptorError> {
     jsonschema::validator_for(&Value::Object(schema.clone()))
         .map(Arc::new)
-        .map_err(|e| format!("{what} is not a usable JSON Schema: {e}"))
+        .map_err(|e| DescriptorError::UnusableSchema {
+            what,
+            source: Box::new(e),
+        })
 }
 
 /// Whether `name` is a valid MCP tool name (1–128 of `A-Za-z0-9_-.`).
@@ -90,28 +97,28 @@ pub fn valid_tool_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-fn schema_object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
+fn schema_object(text: &str, what: &'static str) -> Result<Map<String, Value>, DescriptorError> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(format!("{what} must be a JSON object")),
-        Err(e) => Err(format!("{what} is not JSON: {e}")),
+        Ok(_) => Err(DescriptorError::SchemaNotObject { what }),
+        Err(source) => Err(DescriptorError::SchemaNotJson { what, source }),
     }
 }
 
 /// Validates a tool descriptor.
 ///
 /// # Errors
-/// A message saying what is wrong.
-pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
+/// A [`DescriptorError`] saying what is wrong.
+pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, DescriptorError> {
     if !valid_tool_name(&t.name) {
-        return Err("names must be 1-128 characters of A-Z a-z 0-9 _ - .".to_owned());
+        return Err(DescriptorError::ToolName);
     }
     if t.description.trim().is_empty() {
-        return Err("description is empty".to_owned());
+        return Err(DescriptorError::EmptyDescription);
     }
     let input_schema = schema_object(&t.input_schema, "input schema")?;
     if input_schema.get("type").and_then(Value::as_str) != Some("object") {
-        return Err("input schema must have \"type\": \"object\"".to_owned());
+        return Err(DescriptorError::InputNotObject);
     }
     if t.stateful
         && input_schema
@@ -119,12 +126,10 @@ pub fn tool_info(t: wit_tools::Tool) -> Result<ToolInfo, String> {
             .and_then(Value::as_object)
             .is_some_and(|p| p.contains_key("session"))
     {
-        return Err(
-            "a stateful tool must not declare a `session` argument: the host adds it".to_owned(),
-        );
+        return Err(DescriptorError::SessionArgument);
     }
     let mirrored =
-        super::mirror::mirrored_params(&input_schema).map_err(|e| format!("input schema: {e}"))?;
+        super::mirror::mirrored_params(&input_schema).map_err(DescriptorError::Mirror)?;
     let output_schema = t
         .output_schema
         .as_deref()
@@ -267,8 +272,8 @@ pub fn result_bytes(r: &wit_tools::CallResult) -> usize {
 /// plugin fault.
 ///
 /// # Errors
-/// A message for the host log.
-pub fn call_result(r: wit_tools::CallResult) -> Result<CallToolResult, String> {
+/// [`ReplyError::StructuredNotJson`], for the host log.
+pub fn call_result(r: wit_tools::CallResult) -> Result<CallToolResult, ReplyError> {
     let content: Vec<ContentBlock> = r.content.into_iter().map(content).collect();
     let mut out = if r.is_error {
         CallToolResult::error(content)
@@ -276,8 +281,7 @@ pub fn call_result(r: wit_tools::CallResult) -> Result<CallToolResult, String> {
         CallToolResult::success(content)
     };
     if let Some(text) = r.structured_content {
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| format!("structured content is not JSON: {e}"))?;
+        let value: Value = serde_json::from_str(&text).map_err(ReplyError::StructuredNotJson)?;
         out.structured_content = Some(value);
     }
     Ok(out)
@@ -319,10 +323,38 @@ mod tests {
         let bad =
             r#"{"type":"object","properties":{"r":{"type":"number","x-mcp-header":"Region"}}}"#;
         let e = tool_info(descriptor("t", bad, false)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input schema: x-mcp-header at /properties/r is on a property whose type is not string, integer or boolean"
+        );
+        assert!(matches!(e, DescriptorError::Mirror(_)), "the cause is kept");
+        for (name, schema, message) in [
+            (
+                "has space",
+                ok,
+                "names must be 1-128 characters of A-Z a-z 0-9 _ - .",
+            ),
+            ("t", "[]", "input schema must be a JSON object"),
+            (
+                "t",
+                "{\"type\":\"string\"}",
+                "input schema must have \"type\": \"object\"",
+            ),
+        ] {
+            assert_eq!(
+                tool_info(descriptor(name, schema, false))
+                    .unwrap_err()
+                    .to_string(),
+                message
+            );
+        }
+        let e = tool_info(descriptor("t", "not json", false)).unwrap_err();
         assert!(
-            e.starts_with("input schema: x-mcp-header at /properties/r"),
+            e.to_string()
+                .starts_with("input schema is not JSON: expected"),
             "{e}"
         );
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<serde_json::Error>()));
     }
 
     #[test]
@@ -349,11 +381,13 @@ mod tests {
             r#"{"type":"object","properties":{"n":{"type":12}}}"#,
             false,
         );
+        let e = tool_info(bad).unwrap_err();
         assert!(
-            tool_info(bad)
-                .unwrap_err()
-                .contains("not a usable JSON Schema")
+            e.to_string()
+                .starts_with("input schema is not a usable JSON Schema: "),
+            "{e}"
         );
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
         Ok(engine) => Ok(engine),
         Err(e) => {
             tracing::warn!(error = %e, "pooling allocator unavailable; allocating instances on demand");
-            Engine::new(&base()?).map_err(|e| RuntimeError::Engine(e.to_string()))
+            Engine::new(&base()?).map_err(RuntimeError::Engine)
         }
     }
 }
@@ -78,14 +78,13 @@ pub(crate) fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
 /// come from each store's `WasiCtx`), `wasi:http` and berth's `context`.
 pub(crate) fn linker(engine: &Engine) -> Result<Linker<StoreData>, RuntimeError> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .map_err(|e| RuntimeError::Link(e.to_string()))?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Link)?;
     // Always linked, so components that import it load; every request is
     // checked by `outbound` (denied unless the manifest grants the host).
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-        .map_err(|e| RuntimeError::Link(e.to_string()))?;
+        .map_err(RuntimeError::Link)?;
     PluginWorld::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
-        .map_err(|e| RuntimeError::Link(e.to_string()))?;
+        .map_err(RuntimeError::Link)?;
     Ok(linker)
 }
 
@@ -161,7 +160,7 @@ pub(crate) fn store(
     runtime: &super::Runtime,
     plugin: &super::Plugin,
     call: Option<CallState>,
-) -> Result<(Store<StoreData>, Output), String> {
+) -> wasmtime::Result<(Store<StoreData>, Output)> {
     let manifest = &plugin.manifest;
     let limits = manifest.limits;
     let output = Output {
@@ -182,7 +181,12 @@ pub(crate) fn store(
             wasmtime_wasi::FsPerms::ReadOnly
         };
         wasi.preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(|e| format!("cannot open granted directory {}: {e}", dir.host.display()))?;
+            .map_err(|e| {
+                e.context(format!(
+                    "cannot open granted directory {}",
+                    dir.host.display()
+                ))
+            })?;
     }
     let deadline = Instant::now() + limits.deadline;
     let rules = if plugin.granted.http.is_empty() {
@@ -221,7 +225,7 @@ pub(crate) fn store(
     if let Some(fuel) = limits.cpu_fuel {
         store
             .set_fuel(fuel)
-            .map_err(|e| format!("cannot set the CPU budget: {e}"))?;
+            .map_err(|e| e.context("cannot set the CPU budget"))?;
     }
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut cx| {

@@ -1,9 +1,19 @@
-//! Errors of the plugin runtime: loading, and calling.
+//! Errors of the plugin runtime: starting it, loading plugins (and what
+//! is wrong with what a plugin describes or answers), and calling.
 //!
 //! [`CallError`] keeps the plugin's own errors (user-facing by contract)
 //! apart from host-side failures (traps, limits), whose detail is for the
 //! operator's log only.
+//!
+//! Each error keeps its cause as its `source()`. Its message also shows
+//! the cause (wasmtime's with its whole chain, `{:#}`), as it did when the
+//! cause was text: whoever prints only the message loses nothing, and
+//! whoever prints the chain leaves out what the message already says
+//! (`crate::logging::report`).
 
+use super::WIT_VERSION;
+use super::manifest::ManifestError;
+use super::mirror::MirrorError;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,30 +22,151 @@ use std::time::Duration;
 pub enum RuntimeError {
     /// wasmtime rejected the engine configuration.
     #[error("cannot create the WebAssembly engine: {0}")]
-    Engine(String),
+    Engine(#[source] wasmtime::Error),
     /// The host functions could not be linked.
     #[error("cannot link host functions: {0}")]
-    Link(String),
+    Link(#[source] wasmtime::Error),
+}
+
+/// Why a component could not be compiled (or its cached code mapped).
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The file could not be read.
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    /// wasmtime refused it.
+    #[error("{0:#}")]
+    Wasmtime(#[source] wasmtime::Error),
+    /// The compiling thread panicked or was cancelled.
+    #[error("{0}")]
+    Thread(#[source] tokio::task::JoinError),
+}
+
+/// What is wrong with a tool, resource, template or prompt a plugin
+/// describes (it is not served).
+#[derive(Debug, thiserror::Error)]
+pub enum DescriptorError {
+    /// Not a valid MCP tool name.
+    #[error("names must be 1-128 characters of A-Z a-z 0-9 _ - .")]
+    ToolName,
+    /// No description for the model.
+    #[error("description is empty")]
+    EmptyDescription,
+    /// A schema that is not JSON.
+    #[error("{what} is not JSON: {source}")]
+    SchemaNotJson {
+        /// "input schema" or "output schema".
+        what: &'static str,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A schema that is JSON but not an object.
+    #[error("{what} must be a JSON object")]
+    SchemaNotObject {
+        /// "input schema" or "output schema".
+        what: &'static str,
+    },
+    /// An input schema that is not of type object.
+    #[error("input schema must have \"type\": \"object\"")]
+    InputNotObject,
+    /// A stateful tool with its own `session` argument.
+    #[error("a stateful tool must not declare a `session` argument: the host adds it")]
+    SessionArgument,
+    /// `x-mcp-header` annotations that break a rule.
+    #[error("input schema: {0}")]
+    Mirror(#[source] MirrorError),
+    /// A schema the validator cannot use.
+    #[error("{what} is not a usable JSON Schema: {source}")]
+    UnusableSchema {
+        /// "input schema" or "output schema".
+        what: &'static str,
+        /// The validator's error.
+        #[source]
+        source: Box<jsonschema::ValidationError<'static>>,
+    },
+    /// The name a tool is exposed under (with its prefix) is not a valid
+    /// MCP tool name.
+    #[error("exposed name {0:?} is not a valid tool name")]
+    ExposedName(String),
+    /// A name or URI listed twice.
+    #[error("listed twice")]
+    ListedTwice,
+    /// A resource URI without a scheme.
+    #[error("a resource URI needs a scheme")]
+    NoScheme,
+    /// An empty or repeated prompt name.
+    #[error("prompt names must be non-empty and unique")]
+    PromptName,
+    /// A resource template with unbalanced braces.
+    #[error("unbalanced braces in {0:?}")]
+    TemplateBraces(String),
+    /// A resource template without variables.
+    #[error("{0:?} is not a URI template with variables")]
+    NotATemplate(String),
+}
+
+/// What is wrong with what a plugin answered a call with (a plugin
+/// fault: the caller sees an internal error, the log this).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// Structured content that is not JSON.
+    #[error("structured content is not JSON: {0}")]
+    StructuredNotJson(#[source] serde_json::Error),
+    /// `input-required` without questions.
+    #[error("input-required with no questions")]
+    NoQuestions,
+    /// Too many questions in one round.
+    #[error("more than {0} questions at once")]
+    TooManyQuestions(usize),
+    /// A question key that is empty, longer than 64 bytes or repeated.
+    #[error("question key {0:?} is empty, too long or repeated")]
+    QuestionKey(String),
+    /// A question's parameters that are not JSON.
+    #[error("{what} params are not JSON: {source}")]
+    ParamsNotJson {
+        /// "elicitation" or "sampling".
+        what: &'static str,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A question's parameters that are not an object.
+    #[error("{what} params must be an object")]
+    ParamsNotObject {
+        /// "elicitation" or "sampling".
+        what: &'static str,
+    },
+    /// A question's parameters without a required key.
+    #[error("{what} params need `{key}`")]
+    ParamsMissing {
+        /// "elicitation" or "sampling".
+        what: &'static str,
+        /// The key.
+        key: &'static str,
+    },
 }
 
 /// Why a plugin was not loaded. Other plugins load regardless.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("{path}: cannot read: {reason}")]
+    #[error("{path}: cannot read: {source}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
     /// The manifest is invalid.
-    #[error("{path}: invalid manifest: {reason}")]
+    #[error("{path}: invalid manifest: {source}")]
     Manifest {
         /// The manifest file.
         path: PathBuf,
         /// What is wrong (names the key).
-        reason: String,
+        #[source]
+        source: ManifestError,
     },
     /// The file is not WebAssembly at all.
     #[error(
@@ -56,24 +187,26 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// Not a valid WebAssembly component.
-    #[error("{path}: not a valid WebAssembly component: {reason}")]
+    #[error("{path}: not a valid WebAssembly component: {source}")]
     Compile {
         /// The file.
         path: PathBuf,
-        /// The compiler's message.
-        reason: String,
+        /// The compiler's error.
+        #[source]
+        source: CompileError,
     },
     /// The component imports something the host does not provide.
-    #[error("{path}: needs imports berth does not provide: {reason}")]
+    #[error("{path}: needs imports berth does not provide: {source:#}")]
     Imports {
         /// The file.
         path: PathBuf,
-        /// The linker's message (names the import).
-        reason: String,
+        /// The linker's error (names the import).
+        #[source]
+        source: wasmtime::Error,
     },
     /// The component exports none of the berth interfaces.
     #[error(
-        "{path}: not a berth plugin: it exports none of berth:plugin/tools, resources, prompts, completion @0.2.0 (it exports: {found})"
+        "{path}: not a berth plugin: it exports none of berth:plugin/tools, resources, prompts, completion @{WIT_VERSION} (it exports: {found})"
     )]
     NotAPlugin {
         /// The file.
@@ -83,7 +216,7 @@ pub enum LoadError {
     },
     /// The component was built against another version of the contract.
     #[error(
-        "{path}: built against {found}; this berth serves berth:plugin@0.2.0: rebuild it with berth-plugin 0.2 (or a wit/ of that version)"
+        "{path}: built against {found}; this berth serves berth:plugin@{WIT_VERSION}: rebuild it with berth-plugin 0.2 (or a wit/ of that version)"
     )]
     WrongVersion {
         /// The file.
@@ -93,22 +226,24 @@ pub enum LoadError {
     },
     /// Listing the plugin's tools, resources or prompts failed (trap or
     /// limit).
-    #[error("{path}: describing it failed: {reason}")]
+    #[error("{path}: describing it failed: {source:#}")]
     Describe {
         /// The file.
         path: PathBuf,
-        /// Why.
-        reason: String,
+        /// Why (a trap, a limit, or its sandbox could not be made).
+        #[source]
+        source: wasmtime::Error,
     },
     /// A tool, resource, template or prompt descriptor is invalid.
-    #[error("{path}: {tool:?} is invalid: {reason}")]
+    #[error("{path}: {tool:?} is invalid: {source}")]
     InvalidTool {
         /// The file.
         path: PathBuf,
         /// The tool's name as the plugin gave it.
         tool: String,
         /// What is wrong.
-        reason: String,
+        #[source]
+        source: DescriptorError,
     },
     /// Two plugins expose the same name.
     #[error(

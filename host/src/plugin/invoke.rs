@@ -9,6 +9,7 @@ use super::bindings::exports::berth::plugin::completion::{
 use super::bindings::exports::berth::plugin::prompts::PromptOutcome;
 use super::bindings::exports::berth::plugin::resources as wit_resources;
 use super::bindings::exports::berth::plugin::tools::ToolOutcome;
+use super::error::ReplyError;
 use super::host::CallState;
 use super::surface::{self, InputAnswers, Outcome};
 use super::{CallContext, CallError, Plugin, PluginHost, PromptEntry, ToolEntry, convert, engine};
@@ -63,7 +64,8 @@ fn plugin_error(e: wit::Error) -> CallError {
     }
 }
 
-fn invalid(plugin: &Plugin, detail: String) -> CallError {
+fn invalid(plugin: &Plugin, error: &ReplyError) -> CallError {
+    let detail = error.to_string();
     tracing::error!(plugin = %plugin.name, %detail, "plugin returned an invalid result");
     CallError::Trap { detail }
 }
@@ -93,8 +95,10 @@ impl PluginHost {
             cancel: cx.cancel,
             client: cx.client,
         };
-        let (mut store, output) = engine::store(&self.runtime, plugin, Some(call))
-            .map_err(|detail| CallError::Trap { detail })?;
+        let (mut store, output) =
+            engine::store(&self.runtime, plugin, Some(call)).map_err(|e| CallError::Trap {
+                detail: format!("{e:#}"),
+            })?;
         if let Op::Tool { entry, .. } = &op {
             store.data_mut().outbound.tool = Some(std::sync::Arc::from(entry.info.name.as_str()));
         }
@@ -230,11 +234,11 @@ impl PluginHost {
                 }
                 convert::call_result(result)
                     .map(Outcome::Done)
-                    .map_err(|d| invalid(plugin, d))
+                    .map_err(|e| invalid(plugin, &e))
             }
             Done::Tool(ToolOutcome::Input(i)) => surface::input_required(i)
                 .map(Outcome::Input)
-                .map_err(|d| invalid(plugin, d)),
+                .map_err(|e| invalid(plugin, &e)),
             _ => Err(unexpected()),
         }
     }
@@ -269,7 +273,7 @@ impl PluginHost {
             }
             Done::Prompt(PromptOutcome::Input(i)) => surface::input_required(i)
                 .map(Outcome::Input)
-                .map_err(|d| invalid(plugin, d)),
+                .map_err(|e| invalid(plugin, &e)),
             _ => Err(unexpected()),
         }
     }

@@ -4,9 +4,9 @@
 
 use super::bindings::exports::berth::plugin::{completion, prompts, resources, tools};
 use super::convert::{ToolInfo, tool_info};
-use super::error::LoadError;
+use super::error::{CompileError, DescriptorError, LoadError};
 use super::host::StoreData;
-use super::manifest::Manifest;
+use super::manifest::{Manifest, ManifestError};
 use super::surface;
 use super::{Runtime, engine};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 /// The export name of the tools interface.
-const TOOLS_INTERFACE: &str = "berth:plugin/tools@0.2.0";
+const TOOLS_INTERFACE: &str = concat!("berth:plugin/tools@", super::wit_version!());
 
 /// Which berth interfaces a component exports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -139,9 +139,9 @@ pub struct PromptInfo {
 pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut found = Vec::new();
     for dir in dirs {
-        let read = std::fs::read_dir(dir).map_err(|e| LoadError::Read {
+        let read = std::fs::read_dir(dir).map_err(|source| LoadError::Read {
             path: dir.clone(),
-            reason: e.to_string(),
+            source,
         })?;
         let mut files: Vec<PathBuf> = read
             .filter_map(Result::ok)
@@ -169,7 +169,7 @@ fn plugin_name(path: &Path) -> Result<Arc<str>, LoadError> {
     } else {
         Err(LoadError::Manifest {
             path: path.to_owned(),
-            reason: "plugin file names must be 1-64 characters of A-Z a-z 0-9 _ -".to_owned(),
+            source: ManifestError::FileName,
         })
     }
 }
@@ -215,13 +215,13 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         &runtime.options.sandbox,
         &runtime.options.secrets,
     )
-    .map_err(|reason| LoadError::Manifest {
+    .map_err(|e| LoadError::Manifest {
         path: path.with_extension("toml"),
-        reason,
+        source: e.into(),
     })?;
-    let header = read_header(path).map_err(|e| LoadError::Read {
+    let header = read_header(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
-        reason: e.to_string(),
+        source,
     })?;
     check_header(path, &header)?;
     let engine = runtime.engine.clone();
@@ -231,13 +231,11 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         super::compiled::load(&engine, cache.as_deref(), &file)
     })
     .await
-    .map_err(|e| LoadError::Compile {
+    .map_err(CompileError::Thread)
+    .and_then(|compiled| compiled)
+    .map_err(|source| LoadError::Compile {
         path: path.to_owned(),
-        reason: e.to_string(),
-    })?
-    .map_err(|reason| LoadError::Compile {
-        path: path.to_owned(),
-        reason,
+        source,
     })?;
     let ty = component.component_type();
     let imports: Vec<String> = ty
@@ -247,9 +245,9 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
     let pre = runtime
         .linker
         .instantiate_pre(&component)
-        .map_err(|e| LoadError::Imports {
+        .map_err(|source| LoadError::Imports {
             path: path.to_owned(),
-            reason: format!("{e:#}"),
+            source,
         })?;
     let tools_api = tools::GuestIndices::new(&pre).ok();
     let call_tool = tools_api.as_ref().and_then(|_| {
@@ -324,16 +322,16 @@ pub(crate) async fn load(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadE
         let mut seen = std::collections::HashSet::new();
         for t in described {
             let tool_name = t.name.clone();
-            let info = tool_info(t).map_err(|reason| LoadError::InvalidTool {
+            let info = tool_info(t).map_err(|source| LoadError::InvalidTool {
                 path: path.to_owned(),
                 tool: tool_name.clone(),
-                reason,
+                source,
             })?;
             if !seen.insert(tool_name.clone()) {
                 return Err(LoadError::InvalidTool {
                     path: path.to_owned(),
                     tool: tool_name,
-                    reason: "listed twice".to_owned(),
+                    source: DescriptorError::ListedTwice,
                 });
             }
             plugin.tools.push(Arc::new(info));
@@ -352,9 +350,9 @@ struct Described {
 }
 
 async fn describe(runtime: &Runtime, plugin: &Plugin) -> Result<Described, LoadError> {
-    let fail = |reason: String| LoadError::Describe {
+    let fail = |source: wasmtime::Error| LoadError::Describe {
         path: plugin.path.clone(),
-        reason,
+        source,
     };
     // One instance answers every list: they are pure descriptions.
     let (mut store, output) = engine::store(runtime, plugin, None).map_err(fail)?;
@@ -382,7 +380,7 @@ async fn describe(runtime: &Runtime, plugin: &Plugin) -> Result<Described, LoadE
     }
     .await;
     output.log(&plugin.name, false);
-    result.map_err(|e| fail(format!("{e:#}")))
+    result.map_err(fail)
 }
 
 /// Checks and keeps the resources, templates and prompts a plugin listed.
@@ -392,35 +390,32 @@ fn describe_surface(
     templates: Vec<resources::ResourceTemplate>,
     prompts: Vec<prompts::Prompt>,
 ) -> Result<(), LoadError> {
-    let invalid = |what: &str, reason: String| LoadError::InvalidTool {
+    let invalid = |what: &str, source: DescriptorError| LoadError::InvalidTool {
         path: plugin.path.clone(),
         tool: what.to_owned(),
-        reason,
+        source,
     };
     let mut seen = std::collections::HashSet::new();
     for r in resources {
         if r.uri.is_empty() || !r.uri.contains(':') {
-            return Err(invalid(&r.uri, "a resource URI needs a scheme".to_owned()));
+            return Err(invalid(&r.uri, DescriptorError::NoScheme));
         }
         if !seen.insert(r.uri.clone()) {
-            return Err(invalid(&r.uri, "listed twice".to_owned()));
+            return Err(invalid(&r.uri, DescriptorError::ListedTwice));
         }
         plugin.static_resources.push(surface::resource(r));
     }
     for t in templates {
         surface::check_template(&t.uri_template).map_err(|e| invalid(&t.uri_template, e))?;
         if !seen.insert(t.uri_template.clone()) {
-            return Err(invalid(&t.uri_template, "listed twice".to_owned()));
+            return Err(invalid(&t.uri_template, DescriptorError::ListedTwice));
         }
         plugin.templates.push(surface::template(t));
     }
     let mut names = std::collections::HashSet::new();
     for p in prompts {
         if p.name.is_empty() || !names.insert(p.name.clone()) {
-            return Err(invalid(
-                &p.name,
-                "prompt names must be non-empty and unique".to_owned(),
-            ));
+            return Err(invalid(&p.name, DescriptorError::PromptName));
         }
         plugin.prompts.push(Arc::new(PromptInfo {
             name: p.name.clone(),

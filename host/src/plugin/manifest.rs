@@ -6,9 +6,70 @@
 //! keeps its build recipe in its manifest); serving accepts and ignores it.
 
 use super::error::LoadError;
+use super::netrule::NetRuleError;
+use super::policy::GrantError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Why a manifest (or the file name it goes with) is refused. Every
+/// message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file exists but cannot be read.
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    /// Not TOML, or an unknown or mistyped key.
+    #[error("{}", .0.to_string().trim_end())]
+    Toml(#[source] toml::de::Error),
+    /// The plugin's file name cannot be its name.
+    #[error("plugin file names must be 1-64 characters of A-Z a-z 0-9 _ -")]
+    FileName,
+    /// A prefix with other characters.
+    #[error("prefix {0:?} may only contain ASCII letters, digits, '_' and '-'")]
+    Prefix(String),
+    /// `limits.memory_mb` or `limits.deadline_ms` out of range.
+    #[error("{key} {reason}")]
+    Limit {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// `limits.cpu_fuel` without metering.
+    #[error(
+        "limits.cpu_fuel is set, but this berth meters no CPU: set [limits] cpu_fuel in berth.toml to enable CPU budgets"
+    )]
+    FuelUnmetered,
+    /// `limits.cpu_fuel = 0`.
+    #[error("limits.cpu_fuel must be positive")]
+    FuelZero,
+    /// `limits.cpu_fuel` over the operator's budget.
+    #[error(
+        "limits.cpu_fuel {fuel} is over this berth's budget of {max} (berth.toml [limits] cpu_fuel); a manifest may only lower it"
+    )]
+    FuelOverBudget {
+        /// Asked for.
+        fuel: u64,
+        /// The budget.
+        max: u64,
+    },
+    /// Not an environment variable name.
+    #[error("grants: {0:?} is not a valid variable name (ASCII letters, digits and _)")]
+    VarName(String),
+    /// A name in both lists.
+    #[error("grants: {0:?} is both in grants.env and grants.secrets")]
+    EnvAndSecret(String),
+    /// A relative guest path.
+    #[error("grants.dirs guest path {0:?} must be absolute")]
+    RelativeGuest(String),
+    /// A bad `grants.http` entry.
+    #[error("grants.http: {0}")]
+    Http(#[source] NetRuleError),
+    /// A grant the operator's policy refuses.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+}
 
 /// Per-call limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,9 +235,9 @@ impl Manifest {
     pub fn for_wasm(wasm: &Path, defaults: Limits) -> Result<Self, LoadError> {
         let path = wasm.with_extension("toml");
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text, defaults).map_err(|reason| LoadError::Manifest {
+            Ok(text) => Self::parse(&text, defaults).map_err(|source| LoadError::Manifest {
                 path: path.clone(),
-                reason,
+                source,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 prefix: None,
@@ -185,7 +246,7 @@ impl Manifest {
             }),
             Err(e) => Err(LoadError::Manifest {
                 path,
-                reason: e.to_string(),
+                source: ManifestError::Read(e),
             }),
         }
     }
@@ -193,32 +254,25 @@ impl Manifest {
     /// Parses and validates manifest text.
     ///
     /// # Errors
-    /// A message naming the offending key.
-    pub fn parse(text: &str, defaults: Limits) -> Result<Self, String> {
-        let raw: RawManifest =
-            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    /// A [`ManifestError`] naming the offending key.
+    pub fn parse(text: &str, defaults: Limits) -> Result<Self, ManifestError> {
+        let raw: RawManifest = toml::from_str(text).map_err(ManifestError::Toml)?;
         if let Some(prefix) = &raw.prefix
             && !prefix
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(format!(
-                "prefix {prefix:?} may only contain ASCII letters, digits, '_' and '-'"
-            ));
+            return Err(ManifestError::Prefix(prefix.clone()));
         }
         let limits = defaults
             .with(raw.limits.memory_mb, raw.limits.deadline_ms)
-            .map_err(|(key, reason)| format!("{key} {reason}"))?;
+            .map_err(|(key, reason)| ManifestError::Limit { key, reason })?;
         let limits = match (raw.limits.cpu_fuel, defaults.cpu_fuel) {
             (None, _) => limits,
-            (Some(_), None) => {
-                return Err("limits.cpu_fuel is set, but this berth meters no CPU: set [limits] cpu_fuel in berth.toml to enable CPU budgets".to_owned());
-            }
-            (Some(0), Some(_)) => return Err("limits.cpu_fuel must be positive".to_owned()),
+            (Some(_), None) => return Err(ManifestError::FuelUnmetered),
+            (Some(0), Some(_)) => return Err(ManifestError::FuelZero),
             (Some(fuel), Some(max)) if fuel > max => {
-                return Err(format!(
-                    "limits.cpu_fuel {fuel} is over this berth's budget of {max} (berth.toml [limits] cpu_fuel); a manifest may only lower it"
-                ));
+                return Err(ManifestError::FuelOverBudget { fuel, max });
             }
             (Some(fuel), Some(_)) => Limits {
                 cpu_fuel: Some(fuel),
@@ -227,9 +281,7 @@ impl Manifest {
         };
         for name in raw.grants.env.iter().chain(&raw.grants.secrets) {
             if !super::policy::valid_var_name(name) {
-                return Err(format!(
-                    "grants: {name:?} is not a valid variable name (ASCII letters, digits and _)"
-                ));
+                return Err(ManifestError::VarName(name.clone()));
             }
         }
         if let Some(name) = raw
@@ -238,23 +290,18 @@ impl Manifest {
             .iter()
             .find(|s| raw.grants.env.contains(s))
         {
-            return Err(format!(
-                "grants: {name:?} is both in grants.env and grants.secrets"
-            ));
+            return Err(ManifestError::EnvAndSecret(name.clone()));
         }
         for dir in &raw.grants.dirs {
             if !dir.guest.starts_with('/') {
-                return Err(format!(
-                    "grants.dirs guest path {:?} must be absolute",
-                    dir.guest
-                ));
+                return Err(ManifestError::RelativeGuest(dir.guest.clone()));
             }
         }
         let http = raw
             .grants
             .http
             .iter()
-            .map(|p| super::netrule::HostPattern::parse(p).map_err(|e| format!("grants.http: {e}")))
+            .map(|p| super::netrule::HostPattern::parse(p).map_err(ManifestError::Http))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             prefix: raw.prefix,
@@ -321,11 +368,13 @@ mod tests {
         assert!(
             Manifest::parse("prefx = \"a\"", d)
                 .unwrap_err()
+                .to_string()
                 .contains("prefx")
         );
         assert!(
             Manifest::parse("[limits]\nmemory = 3", d)
                 .unwrap_err()
+                .to_string()
                 .contains("memory")
         );
         assert!(Manifest::parse("[limits]\nmemory_mb = 0", d).is_err());
@@ -338,7 +387,7 @@ mod tests {
     fn cpu_fuel_only_lowers_an_enabled_budget() {
         let off = Limits::default();
         let err = Manifest::parse("[limits]\ncpu_fuel = 5", off).unwrap_err();
-        assert!(err.contains("limits.cpu_fuel"), "{err}");
+        assert!(err.to_string().contains("limits.cpu_fuel"), "{err}");
         let on = off.with_fuel(Some(100)).unwrap();
         let m = Manifest::parse("[limits]\ncpu_fuel = 5", on).unwrap();
         assert_eq!(m.limits.cpu_fuel, Some(5));
@@ -360,7 +409,55 @@ mod tests {
         .unwrap();
         assert_eq!(m.grants.http.len(), 2);
         let e = Manifest::parse("[grants]\nhttp = [\"https://x.org\"]", d).unwrap_err();
-        assert!(e.contains("grants.http"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "grants.http: \"https://x.org\" is not a host pattern (give a host and optional port, no scheme or path)"
+        );
+        assert!(
+            std::error::Error::source(&e).is_some(),
+            "the pattern error is kept"
+        );
+    }
+
+    #[test]
+    fn messages_read_as_before_and_keep_their_cause() {
+        let d = Limits::default();
+        let on = d.with_fuel(Some(100)).unwrap();
+        for (text, limits, message) in [
+            (
+                "prefix = \"a b\"",
+                d,
+                "prefix \"a b\" may only contain ASCII letters, digits, '_' and '-'",
+            ),
+            (
+                "[limits]\nmemory_mb = 0",
+                d,
+                "limits.memory_mb must be 1..=4096, not 0",
+            ),
+            (
+                "[limits]\ncpu_fuel = 500",
+                on,
+                "limits.cpu_fuel 500 is over this berth's budget of 100 (berth.toml [limits] cpu_fuel); a manifest may only lower it",
+            ),
+            (
+                "[grants]\nsecrets = [\"A\"]\nenv = [\"A\"]",
+                d,
+                "grants: \"A\" is both in grants.env and grants.secrets",
+            ),
+            (
+                "[grants]\ndirs = [{host=\"/a\", guest=\"rel\"}]",
+                d,
+                "grants.dirs guest path \"rel\" must be absolute",
+            ),
+        ] {
+            assert_eq!(
+                Manifest::parse(text, limits).unwrap_err().to_string(),
+                message
+            );
+        }
+        let e = Manifest::parse("prefix = 3", d).unwrap_err();
+        assert!(matches!(e, ManifestError::Toml(_)), "{e:?}");
+        assert!(!e.to_string().ends_with('\n'), "{e}");
     }
 
     #[test]

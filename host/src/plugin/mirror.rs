@@ -39,6 +39,40 @@ impl MirroredParam {
     }
 }
 
+/// Why a tool's `x-mcp-header` annotations are refused; `at` is the JSON
+/// pointer of the annotated subschema (`/` for the root).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MirrorError {
+    /// Two annotations name one header.
+    #[error("{ANNOTATION} values must be unique (case-insensitively): {header} is declared twice")]
+    Repeated {
+        /// The header, `Mcp-Param-…`.
+        header: String,
+    },
+    /// Not reachable through `properties` alone.
+    #[error(
+        "{ANNOTATION} at {at} is not on a property reachable from the root through `properties` alone"
+    )]
+    Unreachable {
+        /// Where.
+        at: String,
+    },
+    /// The value is not a header token.
+    #[error("{ANNOTATION} at {at} must be a non-empty HTTP header token, not {value}")]
+    NotAToken {
+        /// Where.
+        at: String,
+        /// The annotation's value, as JSON.
+        value: Value,
+    },
+    /// The property is not a string, integer or boolean.
+    #[error("{ANNOTATION} at {at} is on a property whose type is not string, integer or boolean")]
+    NotPrimitive {
+        /// Where.
+        at: String,
+    },
+}
+
 /// Keywords whose value maps names to subschemas.
 const SCHEMA_MAPS: [&str; 4] = [
     "patternProperties",
@@ -55,16 +89,15 @@ const DATA: [&str; 4] = ["enum", "const", "default", "examples"];
 /// Where an annotation breaks a rule: not a header token, not unique
 /// (case-insensitively), on a type other than string, integer or boolean,
 /// or not reachable from the root through `properties` alone.
-pub fn mirrored_params(schema: &Map<String, Value>) -> Result<Vec<MirroredParam>, String> {
+pub fn mirrored_params(schema: &Map<String, Value>) -> Result<Vec<MirroredParam>, MirrorError> {
     let mut out = Vec::new();
     visit(schema, "", Some(&mut Vec::new()), &mut out)?;
     let mut seen = std::collections::HashSet::new();
     for p in &out {
         if !seen.insert(p.header.to_ascii_lowercase()) {
-            return Err(format!(
-                "{ANNOTATION} values must be unique (case-insensitively): {} is declared twice",
-                p.header
-            ));
+            return Err(MirrorError::Repeated {
+                header: p.header.clone(),
+            });
         }
     }
     Ok(out)
@@ -78,24 +111,21 @@ fn visit(
     at: &str,
     mut path: Option<&mut Vec<String>>,
     out: &mut Vec<MirroredParam>,
-) -> Result<(), String> {
+) -> Result<(), MirrorError> {
     if let Some(name) = schema.get(ANNOTATION) {
-        let place = if at.is_empty() { "/" } else { at };
+        let place = || (if at.is_empty() { "/" } else { at }).to_owned();
         let Some(path) = path.as_deref().filter(|p| !p.is_empty()) else {
-            return Err(format!(
-                "{ANNOTATION} at {place} is not on a property reachable from the root through `properties` alone"
-            ));
+            return Err(MirrorError::Unreachable { at: place() });
         };
         let name = name
             .as_str()
             .filter(|n| !n.is_empty() && n.bytes().all(is_tchar))
-            .ok_or_else(|| {
-                format!("{ANNOTATION} at {place} must be a non-empty HTTP header token, not {name}")
+            .ok_or_else(|| MirrorError::NotAToken {
+                at: place(),
+                value: name.clone(),
             })?;
         if !primitive(schema.get("type")) {
-            return Err(format!(
-                "{ANNOTATION} at {place} is on a property whose type is not string, integer or boolean"
-            ));
+            return Err(MirrorError::NotPrimitive { at: place() });
         }
         out.push(MirroredParam {
             header: format!("Mcp-Param-{name}"),
@@ -135,7 +165,7 @@ fn child(at: &str, key: &str) -> String {
 }
 
 /// Any schema-shaped value off the `properties` chain.
-fn visit_any(value: &Value, at: &str, out: &mut Vec<MirroredParam>) -> Result<(), String> {
+fn visit_any(value: &Value, at: &str, out: &mut Vec<MirroredParam>) -> Result<(), MirrorError> {
     match value {
         Value::Object(map) => visit(map, at, None, out),
         Value::Array(items) => items
@@ -176,7 +206,7 @@ mod tests {
     use serde_json::json;
 
     fn params(schema: Value) -> Result<Vec<MirroredParam>, String> {
-        mirrored_params(schema.as_object().unwrap())
+        mirrored_params(schema.as_object().unwrap()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -266,6 +296,29 @@ mod tests {
         for (schema, expect) in cases {
             let e = params(schema.clone()).unwrap_err();
             assert!(e.contains(expect), "{schema}: {e}");
+        }
+        // Whole messages, as they read when they were strings.
+        for (schema, message) in [
+            (
+                json!({"properties": {"s": {"type": "string", "x-mcp-header": 7}}}),
+                "x-mcp-header at /properties/s must be a non-empty HTTP header token, not 7",
+            ),
+            (
+                json!({"properties": {"s": {"type": "string", "x-mcp-header": "A B"}}}),
+                "x-mcp-header at /properties/s must be a non-empty HTTP header token, not \"A B\"",
+            ),
+            (
+                json!({"type": "string", "x-mcp-header": "Root"}),
+                "x-mcp-header at / is not on a property reachable from the root through `properties` alone",
+            ),
+            (
+                json!({"properties": {
+                    "a": {"type": "string", "x-mcp-header": "Region"},
+                    "b": {"type": "string", "x-mcp-header": "REGION"}}}),
+                "x-mcp-header values must be unique (case-insensitively): Mcp-Param-REGION is declared twice",
+            ),
+        ] {
+            assert_eq!(params(schema).unwrap_err(), message);
         }
     }
 

@@ -34,10 +34,22 @@ pub use loader::{Exports, Plugin};
 pub use manifest::{DirGrant, Limits, MAX_MEMORY_MB};
 pub use mirror::MirroredParam;
 pub use netrule::{HostPattern, IpNet};
-pub use policy::{SandboxPolicy, SecretSource, Secrets, valid_var_name};
+pub use policy::{SandboxPolicy, SecretError, SecretSource, Secrets, valid_var_name};
 pub use registry::{PromptEntry, Registry, ToolEntry};
 pub use reload::FileStamp;
 pub use surface::{ClientFeatures, InputAnswers, InputRequest, InputRequired, Outcome};
+
+/// The version of the `berth:plugin` WIT package this berth serves, as a
+/// literal for `concat!` (the package line of every file in `wit/`).
+macro_rules! wit_version {
+    () => {
+        "0.2.0"
+    };
+}
+pub(crate) use wit_version;
+
+/// The version of the `berth:plugin` WIT package this berth serves.
+pub const WIT_VERSION: &str = wit_version!();
 
 use crate::auth::Principal;
 use crate::kv::{ScopeKey, SharedKv};
@@ -331,5 +343,28 @@ impl PluginHost {
             .registry
             .read()
             .unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_wit_version_is_the_package_version_of_every_wit_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "wit") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let package = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("package berth:plugin@"))
+                .and_then(|rest| rest.strip_suffix(';'));
+            assert_eq!(package, Some(super::WIT_VERSION), "{}", path.display());
+            files += 1;
+        }
+        assert!(files >= 7, "{files} files in {}", dir.display());
     }
 }

@@ -5,6 +5,59 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Why a host pattern or address range was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetRuleError {
+    /// Not a host pattern (`[grants] http`).
+    #[error("{text:?} is not a host pattern ({why})")]
+    HostPattern {
+        /// The entry as written.
+        text: String,
+        /// What is wrong with it.
+        why: PatternFault,
+    },
+    /// Not an address or CIDR range (`[sandbox] allow_private_hosts`).
+    #[error("{text:?} is not an IP address or CIDR range")]
+    NotAnAddress {
+        /// The entry as written.
+        text: String,
+    },
+    /// A CIDR prefix out of range.
+    #[error("{text:?}: prefix length must be 0..={max}")]
+    Prefix {
+        /// The entry as written.
+        text: String,
+        /// 32 or 128.
+        max: u8,
+    },
+}
+
+/// What is wrong with a host pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternFault {
+    /// A URL instead of a host.
+    #[error("give a host and optional port, no scheme or path")]
+    SchemeOrPath,
+    /// `*.` before an address.
+    #[error("a wildcard applies to names, not addresses")]
+    WildcardAddress,
+    /// Not a DNS name.
+    #[error("host names are dot-separated labels of letters, digits and '-'")]
+    BadName,
+    /// `*.org`.
+    #[error("a wildcard needs at least two labels after it, e.g. *.example.org")]
+    ShortWildcard,
+    /// The port as written.
+    #[error("port {0:?} is not 1..=65535")]
+    BadPort(String),
+    /// `[::1`.
+    #[error("an unclosed '['")]
+    UnclosedBracket,
+    /// `[::1]x`.
+    #[error("text after ']'")]
+    AfterBracket,
+}
+
 /// One entry of `[grants] http`: `api.github.com`, `*.example.org:8443`,
 /// `203.0.113.7`, `[2001:db8::1]:8443`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +74,16 @@ impl HostPattern {
     /// Parses one pattern.
     ///
     /// # Errors
-    /// Why it is not a host pattern.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("{text:?} is not a host pattern ({why})");
+    /// [`NetRuleError::HostPattern`]: why it is not a host pattern.
+    pub fn parse(text: &str) -> Result<Self, NetRuleError> {
+        let bad = |why: PatternFault| NetRuleError::HostPattern {
+            text: text.to_owned(),
+            why,
+        };
         if text.contains("://") || text.contains('/') {
-            return Err(bad("give a host and optional port, no scheme or path"));
+            return Err(bad(PatternFault::SchemeOrPath));
         }
-        let (host, port) = split_port(text).map_err(|why| bad(&why))?;
+        let (host, port) = split_port(text).map_err(bad)?;
         let (wildcard, host) = match host.strip_prefix("*.") {
             Some(rest) => (true, rest),
             None => (false, host),
@@ -35,7 +91,7 @@ impl HostPattern {
         let host = host.to_ascii_lowercase();
         if let Some(ip) = literal_ip(&host) {
             if wildcard {
-                return Err(bad("a wildcard applies to names, not addresses"));
+                return Err(bad(PatternFault::WildcardAddress));
             }
             return Ok(Self {
                 host: ip.to_string(),
@@ -44,14 +100,10 @@ impl HostPattern {
             });
         }
         if !valid_name(&host) {
-            return Err(bad(
-                "host names are dot-separated labels of letters, digits and '-'",
-            ));
+            return Err(bad(PatternFault::BadName));
         }
         if wildcard && !host.contains('.') {
-            return Err(bad(
-                "a wildcard needs at least two labels after it, e.g. *.example.org",
-            ));
+            return Err(bad(PatternFault::ShortWildcard));
         }
         Ok(Self {
             host,
@@ -97,22 +149,20 @@ impl std::fmt::Display for HostPattern {
     }
 }
 
-fn split_port(text: &str) -> Result<(&str, Option<u16>), String> {
+fn split_port(text: &str) -> Result<(&str, Option<u16>), PatternFault> {
     let port = |p: &str| {
         p.parse::<u16>()
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| format!("port {p:?} is not 1..=65535"))
+            .ok_or_else(|| PatternFault::BadPort(p.to_owned()))
     };
     if let Some(rest) = text.strip_prefix('[') {
-        let (host, tail) = rest
-            .split_once(']')
-            .ok_or_else(|| "an unclosed '['".to_owned())?;
+        let (host, tail) = rest.split_once(']').ok_or(PatternFault::UnclosedBracket)?;
         return match tail {
             "" => Ok((host, None)),
             _ => match tail.strip_prefix(':') {
                 Some(p) => Ok((host, Some(port(p)?))),
-                None => Err("text after ']'".to_owned()),
+                None => Err(PatternFault::AfterBracket),
             },
         };
     }
@@ -159,23 +209,26 @@ impl IpNet {
     /// Parses an address or a CIDR range.
     ///
     /// # Errors
-    /// Why it is neither.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`NetRuleError::NotAnAddress`] or [`NetRuleError::Prefix`].
+    pub fn parse(text: &str) -> Result<Self, NetRuleError> {
         let (addr, prefix) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr: IpAddr = literal_ip(addr)
-            .ok_or_else(|| format!("{text:?} is not an IP address or CIDR range"))?;
+        let addr: IpAddr = literal_ip(addr).ok_or_else(|| NetRuleError::NotAnAddress {
+            text: text.to_owned(),
+        })?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: prefix length must be 0..={max}"))?,
-        };
+        let prefix =
+            match prefix {
+                None => max,
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                    NetRuleError::Prefix {
+                        text: text.to_owned(),
+                        max,
+                    }
+                })?,
+            };
         Ok(Self { addr, prefix })
     }
 
@@ -315,6 +368,28 @@ mod tests {
         ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad}");
         }
+        // The messages read as they did when they were strings.
+        for (bad, message) in [
+            (
+                "https://a.com",
+                "\"https://a.com\" is not a host pattern (give a host and optional port, no scheme or path)",
+            ),
+            (
+                "*.com",
+                "\"*.com\" is not a host pattern (a wildcard needs at least two labels after it, e.g. *.example.org)",
+            ),
+            (
+                "a.com:0",
+                "\"a.com:0\" is not a host pattern (port \"0\" is not 1..=65535)",
+            ),
+            ("[::1", "\"[::1\" is not a host pattern (an unclosed '[')"),
+            (
+                "[::1]x",
+                "\"[::1]x\" is not a host pattern (text after ']')",
+            ),
+        ] {
+            assert_eq!(HostPattern::parse(bad).unwrap_err().to_string(), message);
+        }
     }
 
     #[test]
@@ -359,7 +434,13 @@ mod tests {
         assert!(!one.contains(ip("127.0.0.2")));
         assert!(IpNet::parse("::1").unwrap().contains(ip("::1")));
         assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(ip("1.2.3.4")));
-        assert!(IpNet::parse("10.0.0.0/33").is_err());
-        assert!(IpNet::parse("nope").is_err());
+        assert_eq!(
+            IpNet::parse("10.0.0.0/33").unwrap_err().to_string(),
+            "\"10.0.0.0/33\": prefix length must be 0..=32"
+        );
+        assert_eq!(
+            IpNet::parse("nope").unwrap_err().to_string(),
+            "\"nope\" is not an IP address or CIDR range"
+        );
     }
 }

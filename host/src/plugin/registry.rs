@@ -3,7 +3,7 @@
 //! URI (exact, then by template), templates for completion.
 
 use super::convert::{ToolInfo, valid_tool_name};
-use super::error::LoadError;
+use super::error::{DescriptorError, LoadError};
 use super::loader::{Plugin, PromptInfo};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ impl Registry {
                 return Err(LoadError::InvalidTool {
                     path: plugin.path.clone(),
                     tool: info.name.clone(),
-                    reason: format!("exposed name {name:?} is not a valid tool name"),
+                    source: DescriptorError::ExposedName(name.to_string()),
                 });
             }
             entries.push(ToolEntry {
@@ -186,16 +186,6 @@ impl Registry {
     /// Plugins that serve resources, by name.
     pub fn resource_plugins(&self) -> impl Iterator<Item = &Arc<Plugin>> {
         self.plugins.values().filter(|p| p.exports.resources)
-    }
-
-    /// Whether any plugin serves resources.
-    pub fn has_resources(&self) -> bool {
-        self.resource_plugins().next().is_some()
-    }
-
-    /// Whether any plugin serves prompts.
-    pub fn has_prompts(&self) -> bool {
-        self.plugins.values().any(|p| p.exports.prompts)
     }
 }
 

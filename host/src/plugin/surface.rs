@@ -6,6 +6,7 @@
 use super::bindings::berth::plugin::types as wit;
 use super::bindings::exports::berth::plugin::{completion, prompts, resources};
 use super::convert::{annotations, content, icon};
+use super::error::{DescriptorError, ReplyError};
 use rmcp::model::{
     CompletionInfo, Prompt, PromptArgument, PromptMessage, Resource, ResourceTemplate, Role,
 };
@@ -95,15 +96,19 @@ pub struct InputAnswers {
 /// Most questions in one round.
 const MAX_REQUESTS: usize = 16;
 
-fn params_object(text: &str, what: &str, required: &[&str]) -> Result<Value, String> {
+fn params_object(
+    text: &str,
+    what: &'static str,
+    required: &[&'static str],
+) -> Result<Value, ReplyError> {
     let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("{what} params are not JSON: {e}"))?;
+        serde_json::from_str(text).map_err(|source| ReplyError::ParamsNotJson { what, source })?;
     let Some(obj) = value.as_object() else {
-        return Err(format!("{what} params must be an object"));
+        return Err(ReplyError::ParamsNotObject { what });
     };
-    for key in required {
-        if !obj.contains_key(*key) {
-            return Err(format!("{what} params need `{key}`"));
+    for &key in required {
+        if !obj.contains_key(key) {
+            return Err(ReplyError::ParamsMissing { what, key });
         }
     }
     Ok(value)
@@ -112,20 +117,18 @@ fn params_object(text: &str, what: &str, required: &[&str]) -> Result<Value, Str
 /// Checks and converts a plugin's questions.
 ///
 /// # Errors
-/// What is wrong with them (a plugin fault).
-pub fn input_required(i: wit::InputRequired) -> Result<InputRequired, String> {
+/// A [`ReplyError`]: what is wrong with them (a plugin fault).
+pub fn input_required(i: wit::InputRequired) -> Result<InputRequired, ReplyError> {
     if i.requests.is_empty() {
-        return Err("input-required with no questions".to_owned());
+        return Err(ReplyError::NoQuestions);
     }
     if i.requests.len() > MAX_REQUESTS {
-        return Err(format!("more than {MAX_REQUESTS} questions at once"));
+        return Err(ReplyError::TooManyQuestions(MAX_REQUESTS));
     }
     let mut requests = Vec::with_capacity(i.requests.len());
     for (key, r) in i.requests {
         if key.is_empty() || key.len() > 64 || requests.iter().any(|(k, _)| *k == key) {
-            return Err(format!(
-                "question key {key:?} is empty, too long or repeated"
-            ));
+            return Err(ReplyError::QuestionKey(key));
         }
         let request = match r {
             wit::InputRequest::Elicitation(p) => InputRequest::Elicitation(params_object(
@@ -184,19 +187,19 @@ pub fn template(t: resources::ResourceTemplate) -> ResourceTemplate {
 /// Checks a template: level-1 RFC 6570 variables, balanced braces.
 ///
 /// # Errors
-/// Why it cannot be routed.
-pub fn check_template(t: &str) -> Result<(), String> {
+/// A [`DescriptorError`]: why it cannot be routed.
+pub fn check_template(t: &str) -> Result<(), DescriptorError> {
     let mut open = false;
     for c in t.chars() {
         match (c, open) {
             ('{', false) => open = true,
             ('}', true) => open = false,
-            ('{' | '}', _) => return Err(format!("unbalanced braces in {t:?}")),
+            ('{' | '}', _) => return Err(DescriptorError::TemplateBraces(t.to_owned())),
             _ => {}
         }
     }
     if open || !t.contains('{') {
-        return Err(format!("{t:?} is not a URI template with variables"));
+        return Err(DescriptorError::NotATemplate(t.to_owned()));
     }
     Ok(())
 }
@@ -276,21 +279,33 @@ mod tests {
                 state: None,
             })
         };
-        assert!(bad(vec![]).is_err());
-        assert!(
-            bad(vec![(
+        let message = |requests| bad(requests).unwrap_err().to_string();
+        assert_eq!(message(vec![]), "input-required with no questions");
+        assert_eq!(
+            message(vec![(
                 "a".to_owned(),
                 wit::InputRequest::Sampling(r#"{"messages":[]}"#.to_owned())
-            )])
-            .is_err()
+            )]),
+            "sampling params need `maxTokens`"
         );
-        assert!(
-            bad(vec![
+        assert_eq!(
+            message(vec![
                 ("a".to_owned(), wit::InputRequest::Roots),
                 ("a".to_owned(), wit::InputRequest::Roots)
-            ])
-            .is_err()
+            ]),
+            "question key \"a\" is empty, too long or repeated"
         );
+        let e = bad(vec![(
+            "a".to_owned(),
+            wit::InputRequest::Elicitation("{".to_owned()),
+        )])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("elicitation params are not JSON: "),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]
@@ -308,8 +323,14 @@ mod tests {
     #[test]
     fn templates_need_balanced_variables() {
         assert!(check_template("notes://{id}").is_ok());
-        assert!(check_template("notes://id").is_err());
+        assert_eq!(
+            check_template("notes://id").unwrap_err().to_string(),
+            "\"notes://id\" is not a URI template with variables"
+        );
         assert!(check_template("notes://{id").is_err());
-        assert!(check_template("notes://{{id}}").is_err());
+        assert_eq!(
+            check_template("notes://{{id}}").unwrap_err().to_string(),
+            "unbalanced braces in \"notes://{{id}}\""
+        );
     }
 }

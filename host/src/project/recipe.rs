@@ -222,7 +222,10 @@ const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 /// Worlds that add the `wasi:http` client to berth's, so the Python SDK's
 /// `berth.http` has bindings; a plugin that makes no request pays about
 /// 16 KB. (componentize-py 0.25 cannot merge worlds given as two `-w`.)
-const HTTP_WORLDS: &str = "package berth:plugin@0.2.0;
+const HTTP_WORLDS: &str = concat!(
+    "package berth:plugin@",
+    crate::plugin::wit_version!(),
+    ";
 
 world tools-plugin-http {
     include tools-plugin;
@@ -233,7 +236,8 @@ world plugin-http {
     include plugin;
     import wasi:http/outgoing-handler@0.2.12;
 }
-";
+"
+);
 
 /// Empties (or makes) `dir`.
 pub(super) fn reset_dir(dir: &Path) -> Result<(), ProjectError> {

@@ -21,8 +21,10 @@ mod lists;
 pub mod metrics;
 pub mod params;
 mod plan;
+#[cfg(test)]
+mod randomness_tests;
 mod request;
-mod seal;
+pub(crate) mod seal;
 mod server;
 pub mod streams;
 mod subscriptions;

@@ -4,16 +4,53 @@
 //! under a host key. Readable by the client (not encrypted), unforgeable.
 //!
 //! Form: `base64url(payload JSON) "." base64url(HMAC(key, payload))`.
+//! HMAC from the `hmac` crate, checked in constant time (`subtle`).
 
 use crate::auth::Principal;
+use crate::session::RandomnessError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use subtle::ConstantTimeEq;
 
-/// A host key for sealing.
-pub type SealKey = [u8; 32];
+/// A host key for sealing: 32 bytes. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealKey([u8; 32]);
+
+impl SealKey {
+    /// A key of these bytes (`[protocol] state_key`).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// A fresh key from the OS random source.
+    ///
+    /// # Errors
+    /// [`RandomnessError`] when the OS has no randomness to give.
+    pub fn random() -> Result<Self, RandomnessError> {
+        let mut key = [0u8; 32];
+        crate::session::fill_random(&mut key)?;
+        Ok(Self(key))
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC pads a short key with zeros to the block size (RFC 2104);
+        // padded here, so constructing cannot fail.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&self.0);
+        <Hmac<Sha256> as KeyInit>::new(&block.into())
+    }
+}
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(<redacted>)")
+    }
+}
 
 /// What a sealed state carries back to the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,28 +84,13 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// HMAC-SHA-256 (RFC 2104) with a 32-byte key.
+/// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
 fn hmac(key: &SealKey, message: &[u8]) -> [u8; 32] {
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
-    }
-    let inner = Sha256::new()
-        .chain_update(ipad)
+    key.mac()
         .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(opad)
-        .chain_update(inner)
         .finalize()
+        .into_bytes()
         .into()
-}
-
-/// Compares in time independent of where the inputs differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Seals `sealed` for `principal` and the request `binding`, valid for `ttl`.
@@ -79,6 +101,23 @@ pub fn seal(
     binding: &str,
     ttl: Duration,
 ) -> String {
+    seal_until(
+        key,
+        sealed,
+        principal,
+        binding,
+        now_secs().saturating_add(ttl.as_secs()),
+    )
+}
+
+/// Seals, expiring at `exp` (seconds since the Unix epoch).
+fn seal_until(
+    key: &SealKey,
+    sealed: &Sealed,
+    principal: &Principal,
+    binding: &str,
+    exp: u64,
+) -> String {
     let payload = Payload {
         v: 1,
         ten: principal.tenant.to_string(),
@@ -86,7 +125,7 @@ pub fn seal(
         req: binding.to_owned(),
         keys: sealed.keys.clone(),
         st: sealed.state.clone(),
-        exp: now_secs().saturating_add(ttl.as_secs()),
+        exp,
     };
     // Serialising a struct of strings cannot fail.
     let json = serde_json::to_vec(&payload).unwrap_or_default();
@@ -110,7 +149,8 @@ pub fn open(
     }
     let (body, mac) = text.split_once('.').ok_or("malformed")?;
     let mac = B64.decode(mac).map_err(|_| "malformed")?;
-    if !same(&mac, &hmac(key, body.as_bytes())) {
+    // In time independent of where they differ (a length differs openly).
+    if !bool::from(mac.as_slice().ct_eq(&hmac(key, body.as_bytes()))) {
         return Err("bad signature");
     }
     let json = B64.decode(body).map_err(|_| "malformed")?;
@@ -175,16 +215,6 @@ impl Spent {
     }
 }
 
-/// A fresh random key.
-///
-/// # Errors
-/// When the OS random source fails.
-pub fn random_key() -> Result<SealKey, getrandom::Error> {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key)?;
-    Ok(key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +225,7 @@ mod tests {
         // with zeros gives the same HMAC (keys are zero-padded to 64 bytes).
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
-        let mac = hmac(&key, b"what do ya want for nothing?");
+        let mac = hmac(&SealKey(key), b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
@@ -205,7 +235,7 @@ mod tests {
 
     #[test]
     fn sealed_state_opens_only_unchanged_for_its_caller_and_request() {
-        let key = [7u8; 32];
+        let key = SealKey([7u8; 32]);
         let alice = Principal::anonymous();
         let sealed = Sealed {
             keys: vec!["a".to_owned()],
@@ -222,7 +252,10 @@ mod tests {
             open(&key, &text, &alice, "other"),
             Err("issued for another request")
         );
-        assert_eq!(open(&[8u8; 32], &text, &alice, "req"), Err("bad signature"));
+        assert_eq!(
+            open(&SealKey([8u8; 32]), &text, &alice, "req"),
+            Err("bad signature")
+        );
         // An expired state, signed with the right key.
         let body = B64.encode(
             serde_json::to_vec(&Payload {
@@ -238,6 +271,58 @@ mod tests {
         );
         let old = format!("{body}.{}", B64.encode(hmac(&key, body.as_bytes())));
         assert_eq!(open(&key, &old, &alice, "req"), Err("expired"));
+    }
+
+    /// A state sealed by berth before it used the `hmac` crate (its own
+    /// RFC 2104 code), key bytes 0..32, for tenant `acme`, subject `alice`,
+    /// request `binding-1`, questions `name` and `confirm`, state `step-2`,
+    /// expiring at 2100-01-01: the wire format must not change.
+    const SEALED_BEFORE: &str = "eyJ2IjoxLCJ0ZW4iOiJhY21lIiwic3ViIjoiYWxpY2UiLCJyZXEiOiJiaW5kaW5nLTEiLCJrZXlzIjpbIm5hbWUiLCJjb25maXJtIl0sInN0Ijoic3RlcC0yIiwiZXhwIjo0MTAyNDQ0ODAwfQ.jeUXVeLRH-KVUJGaVyAs8XAoEPpmPGPCa4fAyMzbYcw";
+
+    fn vector() -> (SealKey, Principal, Sealed) {
+        let principal = Principal {
+            subject: std::sync::Arc::from("alice"),
+            tenant: crate::auth::TenantId::new("acme"),
+            scopes: std::sync::Arc::from(Vec::new()),
+        };
+        let sealed = Sealed {
+            keys: vec!["name".to_owned(), "confirm".to_owned()],
+            state: Some("step-2".to_owned()),
+        };
+        (
+            SealKey(core::array::from_fn(|i| i as u8)),
+            principal,
+            sealed,
+        )
+    }
+
+    #[test]
+    fn a_state_sealed_by_the_previous_code_opens() {
+        let (key, principal, sealed) = vector();
+        assert_eq!(
+            open(&key, SEALED_BEFORE, &principal, "binding-1"),
+            Ok(sealed)
+        );
+        // The signature's first character changed (`j` to `k`).
+        let forged = SEALED_BEFORE.replace(".jeU", ".keU");
+        assert_eq!(
+            open(&key, &forged, &principal, "binding-1"),
+            Err("bad signature")
+        );
+    }
+
+    #[test]
+    fn the_same_inputs_seal_to_the_same_text_as_before() {
+        let (key, principal, sealed) = vector();
+        let text = seal_until(&key, &sealed, &principal, "binding-1", 4_102_444_800);
+        assert_eq!(text, SEALED_BEFORE);
+    }
+
+    #[test]
+    fn a_random_key_is_random_and_not_printed() {
+        let a = SealKey::random().unwrap();
+        assert_ne!(a, SealKey::random().unwrap());
+        assert_eq!(format!("{a:?}"), "SealKey(<redacted>)");
     }
 
     #[test]

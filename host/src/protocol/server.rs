@@ -37,21 +37,16 @@ pub struct ServerOptions {
     pub input_timeout: Duration,
 }
 
-impl Default for ServerOptions {
-    fn default() -> Self {
+impl ServerOptions {
+    /// The defaults, signing `requestState` with `input_key` (from
+    /// `[protocol] state_key` or [`SealKey::random`]).
+    pub fn new(input_key: SealKey) -> Self {
         Self {
             name: "berth".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             page_size: 100,
             list_ttl_ms: 60_000,
-            input_key: seal::random_key().unwrap_or_else(|e| {
-                tracing::error!(error = %e, "no OS randomness for the requestState key; using a key derived from the clock");
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                use sha2::Digest as _;
-                sha2::Sha256::digest(format!("{nanos}:{}", std::process::id())).into()
-            }),
+            input_key,
             input_ttl: super::input::DEFAULT_INPUT_TTL,
             input_timeout: Duration::from_secs(300),
         }

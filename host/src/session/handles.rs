@@ -5,13 +5,13 @@
 //! else it is indistinguishable from an unknown handle. Expiry slides: each
 //! use extends it by the TTL.
 
-use super::id::random_token;
-use super::owner::{Owner, OwnerCounts};
+use super::id::{RandomnessError, random_token};
+use super::owner::{LimitScope, Owner, OwnerCounts};
 use crate::auth::{Principal, TenantId};
 use crate::kv::{ScopeId, ScopeKey, SharedKv};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Bounds on handles.
@@ -48,9 +48,13 @@ pub enum HandleError {
     Full {
         /// The limit hit.
         limit: usize,
-        /// "in total" or "per user".
-        per: &'static str,
+        /// Which limit: in total or per user.
+        per: LimitScope,
     },
+    /// No handle could be made: the OS random source failed (a server
+    /// fault, not the caller's).
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
 }
 
 /// A handle just opened.
@@ -58,8 +62,6 @@ pub enum HandleError {
 pub struct HandleInfo {
     /// The opaque handle to give the client.
     pub handle: String,
-    /// When it expires if unused.
-    pub expires_at: SystemTime,
     /// Its idle TTL.
     pub ttl: Duration,
 }
@@ -112,10 +114,11 @@ impl HandleStore {
     /// Opens a handle for `principal`.
     ///
     /// # Errors
-    /// [`HandleError::Full`] when a limit is reached.
+    /// [`HandleError::Full`] when a limit is reached;
+    /// [`HandleError::Randomness`] when no handle can be made.
     pub async fn open(&self, principal: &Principal) -> Result<HandleInfo, HandleError> {
         let owner = Owner::of(principal);
-        let handle = random_token("bs_");
+        let handle = random_token("bs_")?;
         match self.admit(&owner, &handle) {
             // A limit may be held up only by handles that already expired:
             // reclaim them (a full sweep, so only when needed) and retry.
@@ -127,7 +130,6 @@ impl HandleStore {
         }
         Ok(HandleInfo {
             handle,
-            expires_at: SystemTime::now() + self.limits.ttl,
             ttl: self.limits.ttl,
         })
     }
@@ -328,7 +330,7 @@ mod tests {
         assert!(matches!(
             handles.open(&a).await,
             Err(HandleError::Full {
-                per: "per user",
+                per: LimitScope::PerUser,
                 ..
             })
         ));
@@ -336,11 +338,37 @@ mod tests {
         assert!(matches!(
             handles.open(&principal("c")).await,
             Err(HandleError::Full {
-                per: "in total",
+                per: LimitScope::Total,
                 ..
             })
         ));
         assert!(handles.close(&second.handle, &a).await);
+        assert!(handles.open(&a).await.is_ok());
+        let full = HandleError::Full {
+            limit: 2,
+            per: LimitScope::PerUser,
+        };
+        assert_eq!(
+            full.to_string(),
+            "too many open sessions (2 allowed per user)"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_os_randomness_no_handle_opens_and_nothing_is_counted() {
+        let (handles, _) = store(HandleLimits {
+            max_per_principal: 1,
+            ..HandleLimits::default()
+        });
+        let a = principal("a");
+        {
+            let _failing = crate::session::failing_randomness::Guard::new();
+            assert!(matches!(
+                handles.open(&a).await,
+                Err(HandleError::Randomness(_))
+            ));
+        }
+        assert!(handles.is_empty());
         assert!(handles.open(&a).await.is_ok());
     }
 }

@@ -1,24 +1,71 @@
-//! Session ids and other unguessable tokens.
+//! Session ids and other unguessable tokens, and berth's one randomness
+//! policy: every secret or unguessable value comes from the OS random
+//! source ([`fill_random`]), and when it fails nothing is made up instead:
+//! the caller gets a [`RandomnessError`] (at start, berth refuses to
+//! start; on a running server, that request fails with an internal error).
 
 use std::fmt;
 use std::sync::Arc;
 
+/// The OS random source failed: no unguessable id or key can be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the OS random number generator failed")]
+pub struct RandomnessError(#[source] getrandom::Error);
+
+/// Fills `buf` from the OS random source.
+///
+/// # Errors
+/// [`RandomnessError`] when the OS has none to give.
+pub fn fill_random(buf: &mut [u8]) -> Result<(), RandomnessError> {
+    #[cfg(test)]
+    if failing::FAIL.with(std::cell::Cell::get) {
+        return Err(RandomnessError(getrandom::Error::UNEXPECTED));
+    }
+    getrandom::fill(buf).map_err(RandomnessError)
+}
+
 /// A token of 160 random bits from the OS CSPRNG, as `prefix` + 40 hex
 /// digits (visible ASCII, safe in headers and JSON).
-pub fn random_token(prefix: &str) -> String {
+///
+/// # Errors
+/// [`RandomnessError`] when the OS random source fails.
+pub fn random_token(prefix: &str) -> Result<String, RandomnessError> {
     let mut bytes = [0u8; 20];
-    // The OS CSPRNG failing is not recoverable: without it no id is safe.
-    if let Err(e) = getrandom::fill(&mut bytes) {
-        tracing::error!(error = %e, "the OS random number generator failed");
-        std::process::abort();
-    }
+    fill_random(&mut bytes)?;
     let mut out = String::with_capacity(prefix.len() + 40);
     out.push_str(prefix);
     for b in bytes {
         use std::fmt::Write;
         let _ = write!(out, "{b:02x}");
     }
-    out
+    Ok(out)
+}
+
+/// Tests of what happens without OS randomness: [`fill_random`] fails on
+/// this thread while a [`failing::Guard`] lives.
+#[cfg(test)]
+pub(crate) mod failing {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(super) static FAIL: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes the OS random source fail on this thread until dropped.
+    pub(crate) struct Guard;
+
+    impl Guard {
+        pub(crate) fn new() -> Self {
+            FAIL.with(|f| f.set(true));
+            Self
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            FAIL.with(|f| f.set(false));
+        }
+    }
 }
 
 /// Identifies a legacy session.
@@ -27,8 +74,11 @@ pub struct SessionId(Arc<str>);
 
 impl SessionId {
     /// A fresh random id.
-    pub fn generate() -> Self {
-        Self(Arc::from(random_token("")))
+    ///
+    /// # Errors
+    /// [`RandomnessError`] when the OS random source fails.
+    pub fn generate() -> Result<Self, RandomnessError> {
+        random_token("").map(|t| Self(Arc::from(t)))
     }
 
     /// An id presented by a client (e.g. an `Mcp-Session-Id` header);
@@ -62,11 +112,22 @@ mod tests {
 
     #[test]
     fn tokens_are_long_unique_visible_ascii() {
-        let a = random_token("bs_");
-        let b = random_token("bs_");
+        let a = random_token("bs_").unwrap();
+        let b = random_token("bs_").unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert!(a.bytes().all(|c| c.is_ascii_graphic()));
-        assert_eq!(SessionId::generate().to_string().len(), 8);
+        assert_eq!(SessionId::generate().unwrap().to_string().len(), 8);
+    }
+
+    #[test]
+    fn without_os_randomness_no_token_is_made() {
+        let guard = failing::Guard::new();
+        let e = random_token("bs_").unwrap_err();
+        assert!(e.to_string().contains("OS random number generator"), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(SessionId::generate(), Err(e));
+        drop(guard);
+        assert!(random_token("bs_").is_ok());
     }
 }

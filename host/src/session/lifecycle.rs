@@ -26,33 +26,23 @@ impl TransportKind {
     }
 }
 
-/// Lifecycle of a session.
+/// Lifecycle of an open session (a session is registered when it
+/// answers `initialize`; once it ends it is gone, with a
+/// [`SessionEvent`] saying why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionState {
-    /// Registered; `initialize` not yet answered.
-    Created,
     /// `initialize` answered, `notifications/initialized` not yet received.
     Initializing,
     /// Fully initialized.
     Ready,
-    /// Being torn down.
-    Closing,
-    /// Ended by the client, the transport or the server.
-    Closed,
-    /// Ended by idleness.
-    Expired,
 }
 
 impl SessionState {
     /// A label for logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Created => "created",
             Self::Initializing => "initializing",
             Self::Ready => "ready",
-            Self::Closing => "closing",
-            Self::Closed => "closed",
-            Self::Expired => "expired",
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use super::id::SessionId;
 use super::lifecycle::{CloseReason, SessionEvent, SessionState, TransportKind};
-use super::owner::{Owner, OwnerCounts};
+use super::owner::{LimitScope, Owner, OwnerCounts};
 use crate::auth::Principal;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,8 +57,8 @@ pub enum SessionError {
     Full {
         /// The limit.
         limit: usize,
-        /// "in total" or "per user".
-        per: &'static str,
+        /// Which limit: in total or per user.
+        per: LimitScope,
     },
 }
 
@@ -378,7 +378,7 @@ mod tests {
     async fn a_session_is_found_only_by_its_owner_and_closing_ends_it() {
         let m = manager(SessionLimits::default());
         let mut events = m.subscribe();
-        let id = SessionId::generate();
+        let id = SessionId::generate().unwrap();
         let value = Arc::new(Value::default());
         m.create(
             id.clone(),
@@ -420,9 +420,9 @@ mod tests {
             ..SessionLimits::default()
         });
         let (http, stdio, busy) = (
-            SessionId::generate(),
-            SessionId::generate(),
-            SessionId::generate(),
+            SessionId::generate().unwrap(),
+            SessionId::generate().unwrap(),
+            SessionId::generate().unwrap(),
         );
         let value = Arc::new(Value::default());
         let p = principal("a");
@@ -462,7 +462,7 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             ..SessionLimits::default()
         });
-        let id = SessionId::generate();
+        let id = SessionId::generate().unwrap();
         let value = Arc::new(Value::default());
         let p = principal("a");
         m.create(id.clone(), &p, TransportKind::StreamableHttp, value.clone())
@@ -490,7 +490,7 @@ mod tests {
         });
         let add = |who: &str| {
             m.create(
-                SessionId::generate(),
+                SessionId::generate().unwrap(),
                 &principal(who),
                 TransportKind::StreamableHttp,
                 Arc::default(),
@@ -502,7 +502,7 @@ mod tests {
             add("a"),
             Err(SessionError::Full {
                 limit: 2,
-                per: "per user"
+                per: LimitScope::PerUser
             })
         );
         add("b").unwrap();
@@ -510,11 +510,19 @@ mod tests {
             add("c"),
             Err(SessionError::Full {
                 limit: 3,
-                per: "in total"
+                per: LimitScope::Total
             })
         );
         m.close_all(CloseReason::Shutdown).await;
         assert!(m.is_empty());
         add("c").unwrap();
+        let full = SessionError::Full {
+            limit: 3,
+            per: LimitScope::Total,
+        };
+        assert_eq!(
+            full.to_string(),
+            "too many sessions (3 allowed in total); close unused sessions and retry"
+        );
     }
 }

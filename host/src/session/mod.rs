@@ -13,7 +13,9 @@ mod manager;
 mod owner;
 
 pub use handles::{HandleError, HandleLimits, HandleStore};
-pub use id::SessionId;
+#[cfg(test)]
+pub(crate) use id::failing as failing_randomness;
+pub use id::{RandomnessError, SessionId, fill_random};
 pub use lifecycle::{CloseReason, TransportKind};
 pub use manager::{SessionLimits, SessionManager, SessionValue};
 

@@ -1,5 +1,6 @@
-//! Who owns a session or handle, and per-owner counting for limits —
-//! shared by the session manager and the handle store.
+//! Who owns a session or handle, and per-owner counting for limits (and
+//! which limit refused, [`LimitScope`]) — shared by the session manager
+//! and the handle store.
 
 use crate::auth::{Principal, TenantId};
 use std::collections::HashMap;
@@ -21,9 +22,27 @@ impl Owner {
     }
 }
 
-/// Which limit refused an admission: the limit and "in total" or
-/// "per user".
-pub(super) type Refusal = (usize, &'static str);
+/// Which of the two limits refused an admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitScope {
+    /// The limit on all open items together.
+    Total,
+    /// The limit on one user's (tenant and subject) open items.
+    PerUser,
+}
+
+impl std::fmt::Display for LimitScope {
+    /// "in total" or "per user", as in "(100 allowed per user)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Total => "in total",
+            Self::PerUser => "per user",
+        })
+    }
+}
+
+/// Which limit refused an admission: the limit and its scope.
+pub(super) type Refusal = (usize, LimitScope);
 
 /// Counts of open items per owner, enforcing a total and a per-owner limit.
 #[derive(Default)]
@@ -42,11 +61,11 @@ impl OwnerCounts {
         max_per_owner: usize,
     ) -> Result<(), Refusal> {
         if open >= max_total {
-            return Err((max_total, "in total"));
+            return Err((max_total, LimitScope::Total));
         }
         let count = self.per_owner.entry(owner.clone()).or_default();
         if *count >= max_per_owner {
-            return Err((max_per_owner, "per user"));
+            return Err((max_per_owner, LimitScope::PerUser));
         }
         *count += 1;
         Ok(())
@@ -60,5 +79,21 @@ impl OwnerCounts {
                 self.per_owner.remove(owner);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_of_a_refusal_reads_as_before() {
+        assert_eq!(LimitScope::Total.to_string(), "in total");
+        assert_eq!(LimitScope::PerUser.to_string(), "per user");
+        let mut counts = OwnerCounts::default();
+        let owner = Owner::of(&Principal::anonymous());
+        assert_eq!(counts.admit(&owner, 0, 5, 1), Ok(()));
+        assert_eq!(counts.admit(&owner, 1, 5, 1), Err((1, LimitScope::PerUser)));
+        assert_eq!(counts.admit(&owner, 5, 5, 9), Err((5, LimitScope::Total)));
     }
 }

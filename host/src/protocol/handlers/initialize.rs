@@ -22,10 +22,13 @@ pub(in super::super) fn run(
                 "already initialized: a connection has one session".to_owned(),
             ));
         }
-        let id = conn
-            .preset_session_id()
-            .cloned()
-            .unwrap_or_else(SessionId::generate);
+        let id = match conn.preset_session_id() {
+            Some(id) => id.clone(),
+            None => SessionId::generate().map_err(|e| {
+                tracing::error!(error = %e, "cannot make a session id");
+                RpcError::Internal
+            })?,
+        };
         let session = LegacySession::new(id, version, p.capabilities, p.client_info);
         *slot = Some(session.clone());
         Ok(session)

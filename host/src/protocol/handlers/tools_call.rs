@@ -44,6 +44,10 @@ pub(in super::super) async fn run(
                 r.structured_content = Some(structured);
                 r
             }
+            Err(HandleError::Randomness(e)) => {
+                tracing::error!(error = %e, "cannot make a session handle");
+                return Err(RpcError::Internal);
+            }
             Err(e) => tool_error(format!(
                 "Cannot open a session: {e}. Close sessions you no longer need."
             )),
@@ -142,7 +146,7 @@ fn session_scope(
                         HandleError::Unknown => format!(
                             "Unknown or expired session handle. Open a new one with {SESSION_OPEN}."
                         ),
-                        other @ HandleError::Full { .. } => other.to_string(),
+                        other => other.to_string(),
                     });
             }
             Some(_) => return Err(format!("`{SESSION_ARG}` must be a string handle.")),

@@ -5,6 +5,7 @@
 use crate::auth::AuthError;
 use crate::protocol::jsonrpc::{self, RequestId};
 use crate::protocol::{Reply, RpcError};
+use crate::session::RandomnessError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -40,6 +41,9 @@ pub(super) enum HttpError {
     /// The client does not accept the stream it asked for (406).
     #[error("GET needs Accept: text/event-stream")]
     NotAcceptable,
+    /// No OS randomness for a session id (500; the detail is only logged).
+    #[error("internal error")]
+    Randomness(#[from] RandomnessError),
     /// The server is at its session limit (503).
     #[error("{0}")]
     SessionLimit(String),
@@ -72,6 +76,7 @@ impl HttpError {
             Self::NoSessions => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::TooManyStreams | Self::SessionLimit(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Randomness(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -124,7 +129,8 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            tracing::warn!(%status, error = %self, "request refused");
+            let source = std::error::Error::source(&self).map(ToString::to_string);
+            tracing::warn!(%status, error = %self, source, "request refused");
         }
         match self {
             Self::Rpc { id, error, .. } => {
@@ -147,9 +153,10 @@ impl IntoResponse for HttpError {
                 self.to_string(),
             )
                 .into_response(),
-            Self::NotAcceptable | Self::TooManyStreams | Self::SessionLimit(_) => {
-                (status, self.to_string()).into_response()
-            }
+            Self::NotAcceptable
+            | Self::TooManyStreams
+            | Self::SessionLimit(_)
+            | Self::Randomness(_) => (status, self.to_string()).into_response(),
         }
     }
 }

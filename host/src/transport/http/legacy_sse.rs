@@ -34,7 +34,7 @@ pub(super) async fn open(
 ) -> Result<Response, HttpError> {
     let permit = sse::permit(&state).ok_or(HttpError::TooManyStreams)?;
     let server = state.server.clone();
-    let id = SessionId::generate();
+    let id = SessionId::generate()?;
     let conn = Arc::new(Connection::with_session_id(
         principal.clone(),
         TransportKind::LegacySse,

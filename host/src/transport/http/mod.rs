@@ -168,24 +168,6 @@ pub fn default_max_connections() -> usize {
     })
 }
 
-/// Checks a configured [`HttpOptions::max_connections`]: at least one,
-/// and no more than the open-file limit leaves room for (beyond it,
-/// accepting fails for want of file descriptors, and so does opening
-/// plugins' files).
-///
-/// # Errors
-/// Why `n` is refused.
-pub fn check_max_connections(n: usize) -> Result<usize, String> {
-    match connection_room() {
-        _ if !(1..=1_000_000).contains(&n) => Err(format!("{n} is not 1..=1000000")),
-        Some(room) if n > room => Err(format!(
-            "{n} is more than the open-file limit (ulimit -n) leaves room for ({room}); \
-             raise the limit or lower max_connections"
-        )),
-        _ => Ok(n),
-    }
-}
-
 /// How many connections the process's open-file limit (`RLIMIT_NOFILE`)
 /// leaves room for, after keeping descriptors for plugins, their files
 /// and the runtime; `None` when unlimited or unknown.
