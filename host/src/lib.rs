@@ -1,7 +1,8 @@
 //! berth: an MCP host that serves tools from sandboxed WebAssembly plugins.
 //!
 //! Layers, top to bottom: `transport` → `protocol` → {`session`, `auth`,
-//! `plugin`} → `kv`, with `level` a leaf shared by all. See DESIGN.md.
+//! `plugin`} → `kv`, with `level`, `logging` and `telemetry` (the log and
+//! the spans) leaves shared by all. See DESIGN.md.
 //! `project` (`berth new`, `berth build`) is for plugin authors and sits
 //! beside them: it may use `plugin`, and nothing that serves uses it.
 
@@ -15,4 +16,5 @@ pub mod plugin;
 pub mod project;
 pub mod protocol;
 pub mod session;
+pub mod telemetry;
 pub mod transport;

@@ -19,6 +19,7 @@ mod prompts;
 mod resources;
 mod seal;
 mod server;
+mod spans;
 pub mod streams;
 mod subscriptions;
 mod tools;

@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 /// Settings of the protocol engine.
 #[derive(Debug, Clone)]
@@ -269,9 +270,12 @@ impl Server {
                 if conn.has_ended() {
                     return Some(Reply::error(&id, &RpcError::SessionEnded));
                 }
+                let span = super::spans::request_span(conn, &method, &params);
                 let result = self
                     .request(conn, &id, &method, params, out, flight.token())
+                    .instrument(span.clone())
                     .await;
+                super::spans::record_opened(&span, conn, &method);
                 // The session is idle from the end of its last request, not
                 // its start (and it does not expire while one runs).
                 if conn.transport() != TransportKind::Stdio
