@@ -116,16 +116,34 @@ fn hex(bytes: &[u8]) -> String {
 /// A 2026-07-28 `tools/call` of `hello_greet`, its `_meta` carrying
 /// `traceparent` when given.
 async fn modern_greet(served: &Served, id: i64, traceparent: Option<&str>) -> Value {
+    modern_tool(
+        served,
+        id,
+        "hello_greet",
+        json!({"name": "Ada"}),
+        traceparent,
+    )
+    .await
+}
+
+/// A 2026-07-28 `tools/call`, answered without an error.
+async fn modern_tool(
+    served: &Served,
+    id: i64,
+    name: &str,
+    arguments: Value,
+    traceparent: Option<&str>,
+) -> Value {
     let mut meta = modern_meta();
     if let Some(tp) = traceparent {
         meta["traceparent"] = json!(tp);
     }
-    let params = json!({"name": "hello_greet", "arguments": {"name": "Ada"}, "_meta": meta});
+    let params = json!({"name": name, "arguments": arguments, "_meta": meta});
     let headers = [
         BOTH,
         ("mcp-protocol-version", "2026-07-28"),
         ("mcp-method", "tools/call"),
-        ("mcp-name", "hello_greet"),
+        ("mcp-name", name),
     ];
     let reply = served
         .client()
@@ -135,6 +153,21 @@ async fn modern_greet(served: &Served, id: i64, traceparent: Option<&str>) -> Va
     let body = reply.json();
     assert!(body.get("error").is_none(), "{body}");
     body
+}
+
+/// Sends SIGTERM, waits for `served` to exit, and returns how it exited
+/// and its whole log (read to its end).
+async fn stop(served: &mut Served) -> (std::process::ExitStatus, String) {
+    served.terminate();
+    let status = served.exit().await;
+    // The log is read by a task of its own: let it reach the last line.
+    let _ = tokio::time::timeout(WAIT, async {
+        while !served.logged("berth stopped") && !served.logged("error:") {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    (status, served.log.lock().unwrap().clone())
 }
 
 /// Every log line reads `<time> <LEVEL> <target>: …`: no span's name or
@@ -194,10 +227,23 @@ async fn a_call_with_a_traceparent_is_exported_as_a_request_span_with_a_plugin_c
         )
         .await;
     assert_eq!(legacy.status, 200, "{}", legacy.body);
+    // A modern session handle: the span of a call that passes it carries it.
+    let opened = modern_tool(&served, 4, "berth_session_open", json!({}), None).await;
+    let handle = opened["result"]["structuredContent"]["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    modern_tool(
+        &served,
+        5,
+        "counter_increment",
+        json!({"session": handle}),
+        None,
+    )
+    .await;
     // Shutting down flushes what is queued.
-    served.terminate();
-    assert!(served.exit().await.success());
-    let log = served.log.lock().unwrap().clone();
+    let (status, log) = stop(&mut served).await;
+    assert!(status.success(), "{status:?}: {log}");
     assert_no_span_prefix(&log);
     assert!(log.contains("ignoring a malformed traceparent"), "{log}");
 
@@ -216,7 +262,14 @@ async fn a_call_with_a_traceparent_is_exported_as_a_request_span_with_a_plugin_c
         .iter()
         .filter(|s| attr(s, "method").as_deref() == Some("tools/call"))
         .collect();
-    assert_eq!(calls.len(), 3, "{requests:#?}");
+    // The traced greeting, the malformed one, the legacy one, the handle's
+    // opening and its use.
+    assert_eq!(calls.len(), 5, "{requests:#?}");
+    let with_handle = calls
+        .iter()
+        .find(|s| attr(s, "session").as_deref() == Some(&handle[..11]))
+        .unwrap_or_else(|| panic!("no span with handle {handle}: {calls:#?}"));
+    assert_eq!(attr(with_handle, "era").as_deref(), Some("modern"));
     let traced = calls
         .iter()
         .find(|s| hex(&s.trace_id) == TRACE)
@@ -224,20 +277,21 @@ async fn a_call_with_a_traceparent_is_exported_as_a_request_span_with_a_plugin_c
     assert_eq!(hex(&traced.parent_span_id), PARENT);
     assert_eq!(attr(traced, "era").as_deref(), Some("modern"));
     assert_eq!(attr(traced, "tenant").as_deref(), Some("default"));
-    // The malformed one started a trace of its own.
+    // The others (the malformed one too) started traces of their own.
     let untraced: Vec<&&Span> = calls.iter().filter(|s| hex(&s.trace_id) != TRACE).collect();
-    assert_eq!(untraced.len(), 2);
+    assert_eq!(untraced.len(), 4);
     assert!(untraced.iter().all(|s| s.parent_span_id.is_empty()));
     let legacy = untraced
         .iter()
         .find(|s| attr(s, "era").as_deref() == Some("legacy"))
         .expect("a legacy request span");
-    assert_eq!(attr(legacy, "session").as_deref(), Some(sid.as_str()));
+    // Only the start of the id, as in the log: a whole id is a credential.
+    assert_eq!(attr(legacy, "session").as_deref(), Some(&sid[..8]));
     let init = requests
         .iter()
         .find(|s| attr(s, "method").as_deref() == Some("initialize"))
         .expect("the initialize span");
-    assert_eq!(attr(init, "session").as_deref(), Some(sid.as_str()));
+    assert_eq!(attr(init, "session").as_deref(), Some(&sid[..8]));
 
     let plugin_calls = receiver.spans("plugin.call");
     let child = plugin_calls
@@ -288,12 +342,35 @@ async fn without_telemetry_nothing_is_exported_and_the_log_has_no_spans() {
         )
         .await;
     assert_eq!(legacy.status, 200, "{}", legacy.body);
-    served.terminate();
-    assert!(served.exit().await.success());
-    let log = served.log.lock().unwrap().clone();
+    let (status, log) = stop(&mut served).await;
+    assert!(status.success(), "{status:?}: {log}");
     assert_no_span_prefix(&log);
     // The events inside requests are there, as before.
     assert!(log.contains("initialized"), "{log}");
     assert!(log.contains("ignoring a malformed traceparent"), "{log}");
     assert!(receiver.got.lock().unwrap().posts.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_is_down_fails_no_call_and_is_logged_at_most_once() {
+    // A port nothing listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = config(&format!(
+        "[telemetry]\notlp_endpoint = \"http://127.0.0.1:{port}\"\n"
+    ));
+    let file = file.to_str().unwrap();
+    let mut served = Served::start(&["--config", file], &[dist()]).await;
+    let traceparent = format!("00-{TRACE}-{PARENT}-01");
+    for id in 0..20 {
+        modern_greet(&served, id, Some(&traceparent)).await;
+    }
+    // Shutting down tries to send what is queued, and gives up.
+    let (status, log) = stop(&mut served).await;
+    assert!(status.success(), "{status:?}: {log}");
+    let failures = log.matches("cannot export spans").count();
+    assert!(failures <= 1, "{log}");
 }

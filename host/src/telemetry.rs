@@ -213,7 +213,8 @@ pub struct RequestFields<'a> {
     /// `legacy` or `modern`.
     pub era: &'a str,
     /// The legacy session id or the modern session handle, when known
-    /// (else record it later with [`record_session`]).
+    /// (else record it later with [`record_session`]). The span carries
+    /// only its start (see [`short_id`]).
     pub session: Option<&'a str>,
     /// The caller's tenant.
     pub tenant: Option<&'a str>,
@@ -233,7 +234,7 @@ pub fn request_span(fields: &RequestFields<'_>) -> Span {
         otel.kind = "server",
         method = fields.method,
         era = fields.era,
-        session = fields.session,
+        session = fields.session.map(short_id),
         tenant = fields.tenant,
     );
     if let Some(text) = fields.traceparent {
@@ -251,9 +252,20 @@ pub fn request_span(fields: &RequestFields<'_>) -> Span {
     span
 }
 
-/// Records the session (legacy id or modern handle) once it is known.
+/// Records the session (legacy id or modern handle) once it is known; as
+/// in [`RequestFields::session`], only its start.
 pub fn record_session(span: &Span, session: &str) {
-    span.record("session", session);
+    span.record("session", short_id(session));
+}
+
+/// The start of a session id or handle, which is all a span (like a log
+/// line) may carry: whole ids are credentials. The first 8 characters,
+/// after a handle's `bs_`.
+pub fn short_id(id: &str) -> &str {
+    let keep = if id.starts_with("bs_") { 11 } else { 8 };
+    id.char_indices()
+        .nth(keep)
+        .map_or(id, |(end, _)| &id[..end])
 }
 
 /// What a plugin call is for.

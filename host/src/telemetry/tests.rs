@@ -73,6 +73,14 @@ fn an_endpoint_becomes_its_traces_url_and_a_bad_one_says_why() {
     }
 }
 
+#[test]
+fn spans_carry_only_the_start_of_a_session_id_or_handle() {
+    assert_eq!(short_id("4a8f9821c0ffee00112233"), "4a8f9821");
+    assert_eq!(short_id("bs_0123456789abcdef"), "bs_01234567");
+    assert_eq!(short_id("short"), "short");
+    assert_eq!(short_id("ééééééééééé"), "éééééééé");
+}
+
 /// A writer for the stderr layer that keeps what it was given.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
