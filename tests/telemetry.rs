@@ -374,3 +374,34 @@ async fn a_collector_that_is_down_fails_no_call_and_is_logged_at_most_once() {
     let failures = log.matches("cannot export spans").count();
     assert!(failures <= 1, "{log}");
 }
+
+#[tokio::test]
+async fn a_bad_endpoint_stops_berth_at_startup_with_a_clear_error() {
+    let dist = dist().to_str().unwrap();
+    for (flag, says) in [
+        ("https://collector:4318", "https is not supported"),
+        ("collector:4318", "not an http:// URL"),
+    ] {
+        let run = support::run_berth(
+            &[
+                "--otlp-endpoint",
+                flag,
+                "serve",
+                "--http",
+                "127.0.0.1:0",
+                "--plugins",
+                dist,
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(run.code, Some(2), "{}", run.all());
+        assert!(
+            run.stderr
+                .contains("invalid setting telemetry.otlp_endpoint")
+                && run.stderr.contains(says),
+            "{}",
+            run.all()
+        );
+    }
+}
