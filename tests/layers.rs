@@ -21,6 +21,21 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 const RULES: &[(&str, &[&str])] = &[
     ("level.rs", &["crate::"]),
     ("logging.rs", &["crate::"]),
+    // The log and the spans: leaves beside `logging`.
+    (
+        "telemetry",
+        &[
+            "crate::kv",
+            "crate::auth",
+            "crate::session",
+            "crate::plugin",
+            "crate::protocol",
+            "crate::transport",
+            "crate::project",
+            "crate::config",
+            "crate::app",
+        ],
+    ),
     (
         "auth/",
         &[

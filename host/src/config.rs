@@ -4,14 +4,18 @@
 //! [`RawConfig`] mirrors the file (unknown keys are an error); [`Overrides`]
 //! carries what `main` read from flags and `BERTH_*` variables. Imports only
 //! the types it configures (`kv`, `session`, `plugin`, `protocol` and
-//! `transport::http` options). The sandbox sections (`[secrets]`,
-//! `[sandbox]`) are in `config/grants.rs`.
+//! `transport::http` options, `telemetry`). The sandbox sections
+//! (`[secrets]`, `[sandbox]`) are in `config/grants.rs`, `[telemetry]` in
+//! `config/telemetry.rs`.
 
 mod grants;
 mod http;
+mod telemetry;
 pub use grants::{NamedSecretError, RawSandbox, RawSecret};
 pub use http::RawHttp;
 use http::resolve_http;
+pub use telemetry::RawTelemetry;
+use telemetry::resolve_telemetry;
 
 use crate::auth::{ApiKey, ApiKeys, Principal, TenantId};
 pub use crate::kv::KvLimits;
@@ -21,6 +25,7 @@ pub use crate::protocol::ServerOptions;
 use crate::protocol::seal::SealKey;
 use crate::session::RandomnessError;
 pub use crate::session::{HandleLimits, SessionLimits};
+use crate::telemetry::TelemetryConfig;
 pub use crate::transport::http::HttpOptions;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -116,6 +121,9 @@ pub struct RawConfig {
     /// The operator's cap on what manifests may grant.
     #[serde(default)]
     pub sandbox: RawSandbox,
+    /// Span export.
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
 }
 
 /// `[auth]`
@@ -271,6 +279,9 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     /// HTTP transport settings.
     pub http: HttpOptions,
+    /// The log filter and span export (the filter is `info` here; `main`
+    /// sets it from `--log`).
+    pub telemetry: TelemetryConfig,
 }
 
 impl RawConfig {
@@ -469,6 +480,7 @@ impl RawConfig {
         }
         let (sandbox, secrets) = grants::resolve(self.sandbox, self.secrets)?;
         let (http_listen, mut http) = resolve_http(self.http, overrides.http_listen)?;
+        let telemetry = resolve_telemetry(self.telemetry)?;
         if !self.auth.api_keys.is_empty() {
             let keys = self
                 .auth
@@ -524,6 +536,7 @@ impl RawConfig {
             server,
             http_listen,
             http,
+            telemetry,
         })
     }
 }

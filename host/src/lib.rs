@@ -6,7 +6,8 @@
 //! example of mounting berth in an axum application.
 //!
 //! Layers, top to bottom: `transport` → `protocol` → {`session`, `auth`,
-//! `plugin`} → `kv`, with `level` a leaf shared by all. See DESIGN.md.
+//! `plugin`} → `kv`, with `level`, `logging` and `telemetry` (the log and
+//! the spans) leaves shared by all. See DESIGN.md.
 //! `host` assembles them. `project` (`berth new`, `berth build`) is for
 //! plugin authors and sits beside them: it may use `plugin`, and nothing
 //! that serves uses it.
@@ -21,6 +22,7 @@ pub(crate) mod plugin;
 pub mod project;
 pub(crate) mod protocol;
 pub(crate) mod session;
+pub mod telemetry;
 pub(crate) mod transport;
 
 pub use host::{Host, HostBuilder, HostError, LoadedPlugin};

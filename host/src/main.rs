@@ -31,6 +31,10 @@ struct Cli {
     /// Directory for compiled plugin code.
     #[arg(long, global = true, env = "BERTH_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Export spans to this OTLP/HTTP collector (e.g.
+    /// http://127.0.0.1:4318); replaces `[telemetry] otlp_endpoint`.
+    #[arg(long, global = true, env = "BERTH_OTLP_ENDPOINT", value_name = "URL")]
+    otlp_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -101,20 +105,12 @@ fn languages() -> clap::builder::PossibleValuesParser {
 /// Exit codes: 0 success, 1 the tool reported an error, 2 berth failed.
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_writer(berth::logging::EscapedStderr { ansi })
-        .with_ansi(ansi)
-        .with_env_filter(filter)
-        .init();
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
         .and_then(|rt| {
-            let outcome = rt.block_on(run(cli));
+            let outcome = start(&rt, cli);
             // Serving has drained by now. Do not wait for the blocking
             // read of stdin, which only more input would end.
             rt.shutdown_background();
@@ -129,12 +125,42 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads the configuration, sets up the log (and span export, when
+/// configured) and runs the command; span export ends, flushed, while the
+/// runtime still runs.
+fn start(rt: &tokio::runtime::Runtime, cli: Cli) -> Result<ExitCode> {
+    let config = match &cli.command {
+        Command::Serve { http, plugins, .. } => config(&cli, plugins.clone(), http.clone())?,
+        Command::Call { .. } | Command::Inspect { .. } | Command::Build { .. } => {
+            config(&cli, Vec::new(), None)?
+        }
+        // These read no configuration file.
+        Command::HashKey | Command::New { .. } => {
+            RawConfig::default().resolve(Overrides::default())?
+        }
+    };
+    let telemetry = berth::telemetry::TelemetryConfig {
+        log_filter: cli.log.clone(),
+        ..config.telemetry.clone()
+    };
+    let guard = {
+        let _runtime = rt.enter();
+        berth::telemetry::init(&telemetry)?
+    };
+    let outcome = rt.block_on(run(cli, config));
+    guard.shutdown();
+    outcome
+}
+
 fn config(cli: &Cli, plugin_dirs: Vec<PathBuf>, http_listen: Option<String>) -> Result<Config> {
-    let raw = match &cli.config {
+    let mut raw = match &cli.config {
         Some(path) => RawConfig::from_file(path)?,
         None if Path::new("berth.toml").exists() => RawConfig::from_file(Path::new("berth.toml"))?,
         None => RawConfig::default(),
     };
+    if let Some(endpoint) = &cli.otlp_endpoint {
+        raw.telemetry.otlp_endpoint = Some(endpoint.clone());
+    }
     Ok(raw.resolve(Overrides {
         plugin_dirs,
         cache_dir: cli.cache_dir.clone(),
@@ -142,21 +168,15 @@ fn config(cli: &Cli, plugin_dirs: Vec<PathBuf>, http_listen: Option<String>) -> 
     })?)
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
+async fn run(cli: Cli, config: Config) -> Result<ExitCode> {
     match &cli.command {
-        Command::Serve {
-            stdio: _,
-            http,
-            plugins,
-        } => serve(config(&cli, plugins.clone(), http.clone())?)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Serve { .. } => serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Call {
             plugin,
             tool,
             args,
             json,
-        } => call(config(&cli, Vec::new(), None)?, plugin, tool, args, *json).await,
+        } => call(config, plugin, tool, args, *json).await,
         Command::HashKey => {
             let mut key = String::new();
             std::io::stdin().read_line(&mut key)?;
@@ -167,9 +187,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             print_line(&berth::auth::hash_key(key))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect { plugin } => inspect(config(&cli, Vec::new(), None)?, plugin)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Inspect { plugin } => inspect(config, plugin).await.map(|()| ExitCode::SUCCESS),
         Command::New { name, lang } => {
             let dir = berth::project::create(lang, name, Path::new("."))?;
             print_line(&format!(
@@ -179,7 +197,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Build { dir } => build(config(&cli, Vec::new(), None)?, dir).await,
+        Command::Build { dir } => build(config, dir).await,
     }
 }
 

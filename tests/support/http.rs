@@ -34,6 +34,16 @@ impl Served {
         Self::spawn(cmd).await
     }
 
+    /// [`Served::start`] with `cmd` (a [`super::berth`] given its own
+    /// environment or global args) instead of a plain `berth`.
+    pub async fn start_command(mut cmd: tokio::process::Command, dirs: &[&Path]) -> Self {
+        cmd.args(["serve", "--http", "127.0.0.1:0"]);
+        for d in dirs {
+            cmd.arg("--plugins").arg(d);
+        }
+        Self::spawn(cmd).await
+    }
+
     /// [`Served::start`] with the open-file limit (`ulimit -n`) set to
     /// `fds` for the server.
     pub async fn start_with_fd_limit(fds: u32, global: &[&str], dirs: &[&Path]) -> Self {

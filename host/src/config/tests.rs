@@ -172,3 +172,36 @@ fn flags_override_the_file_and_values_are_validated() {
         })
     ));
 }
+
+#[test]
+fn telemetry_is_off_by_default_and_its_endpoint_is_checked_at_startup() {
+    let cfg = RawConfig::default().resolve(Overrides::default()).unwrap();
+    assert_eq!(cfg.telemetry.otlp_endpoint, None);
+    assert_eq!(cfg.telemetry.service_name, "berth");
+    let raw = RawConfig::from_toml(
+        "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nservice_name = \"edge\"",
+    )
+    .unwrap();
+    let telemetry = raw.resolve(Overrides::default()).unwrap().telemetry;
+    assert_eq!(
+        telemetry.otlp_endpoint.as_deref(),
+        Some("http://127.0.0.1:4318/v1/traces")
+    );
+    assert_eq!(telemetry.service_name, "edge");
+    for bad in [
+        "otlp_endpoint = \"127.0.0.1:4318\"",
+        "otlp_endpoint = \"https://collector:4318\"",
+        "otlp_endpoint = \"not a url\"",
+        "service_name = \"\"",
+    ] {
+        let raw = RawConfig::from_toml(&format!("[telemetry]\n{bad}")).unwrap();
+        match raw.resolve(Overrides::default()) {
+            Err(ConfigError::Invalid { key, reason }) => {
+                assert!(key.starts_with("telemetry."), "{bad}: {key}: {reason}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    let err = RawConfig::from_toml("[telemetry]\nendpoint = \"x\"").unwrap_err();
+    assert!(err.to_string().contains("endpoint"), "{err}");
+}

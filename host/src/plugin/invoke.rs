@@ -1,6 +1,7 @@
 //! Running one request in a fresh sandbox: a tool call, a prompt, a
 //! resource read or listing, a completion. Each gets its own `Store` and
-//! instance, the call's limits, and the request's context.
+//! instance, the call's limits, and the request's context, and runs in a
+//! `plugin.call` span (`telemetry`) that records its outcome and times.
 
 use super::bindings::berth::plugin::types as wit;
 use super::bindings::exports::berth::plugin::completion::{
@@ -13,7 +14,10 @@ use super::error::ReplyError;
 use super::host::CallState;
 use super::surface::{self, InputAnswers, Outcome};
 use super::{CallContext, CallError, Plugin, PluginHost, PromptEntry, ToolEntry, convert, engine};
+use crate::telemetry::{self, CallTarget};
 use rmcp::model::{CallToolResult, CompletionInfo, GetPromptResult, ReadResourceResult, Resource};
+use std::time::Instant;
+use tracing::{Instrument as _, Span};
 
 /// What a completion is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +50,18 @@ enum Op<'a> {
     },
 }
 
+impl Op<'_> {
+    fn target(&self) -> CallTarget<'_> {
+        match self {
+            Op::Tool { entry, .. } => CallTarget::Tool(&entry.info.name),
+            Op::Prompt { name, .. } => CallTarget::Prompt(name),
+            Op::Read(uri) => CallTarget::Resource(uri),
+            Op::List => CallTarget::ResourceList,
+            Op::Complete { .. } => CallTarget::Completion,
+        }
+    }
+}
+
 /// What the plugin returned.
 enum Done {
     Tool(ToolOutcome),
@@ -76,8 +92,62 @@ fn unexpected() -> CallError {
     }
 }
 
+/// The `outcome` of a `plugin.call` span.
+fn outcome(result: &Result<Done, CallError>) -> &'static str {
+    match result {
+        Ok(Done::Tool(ToolOutcome::Input(_)) | Done::Prompt(PromptOutcome::Input(_))) => {
+            "input_required"
+        }
+        Ok(_) => "ok",
+        Err(e) => match e {
+            CallError::InvalidParams(_) => "invalid_params",
+            CallError::NotFound(_) => "not_found",
+            CallError::Denied(_) => "denied",
+            CallError::Failed(_) => "failed",
+            CallError::Deadline { .. } => "deadline",
+            CallError::Memory { .. } => "memory",
+            CallError::Fuel { .. } => "fuel",
+            CallError::Trap { .. } => "trap",
+            CallError::Cancelled => "cancelled",
+            CallError::Busy { .. } => "busy",
+            CallError::ResultTooLarge { .. } => "result_too_large",
+        },
+    }
+}
+
 impl PluginHost {
+    /// Runs `op` in the span of a plugin call; a tool's result over
+    /// `limits.max_result_kb` is an error here, so the span says so.
     async fn exec(&self, plugin: &Plugin, cx: CallContext, op: Op<'_>) -> Result<Done, CallError> {
+        let span = telemetry::plugin_call_span(&plugin.name, op.target());
+        let result = match self
+            .run(plugin, cx, op, &span)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(Done::Tool(ToolOutcome::Done(result))) => {
+                let size = convert::result_bytes(&result);
+                let limit = self.runtime.options.max_result_bytes;
+                if size > limit {
+                    drop(result);
+                    Err(CallError::ResultTooLarge { size, limit })
+                } else {
+                    Ok(Done::Tool(ToolOutcome::Done(result)))
+                }
+            }
+            other => other,
+        };
+        telemetry::record_outcome(&span, outcome(&result));
+        result
+    }
+
+    async fn run(
+        &self,
+        plugin: &Plugin,
+        cx: CallContext,
+        op: Op<'_>,
+        span: &Span,
+    ) -> Result<Done, CallError> {
         let cancel = cx.cancel.clone();
         // Waiting calls take turns across tenants and callers; a call
         // given up while it waits leaves the queue.
@@ -106,9 +176,13 @@ impl PluginHost {
         // The epoch deadline stops wasm code; a plugin waiting inside a
         // host call (a sleep, a poll) is stopped here, at the same deadline.
         let deadline = tokio::time::Instant::from_std(store.data().deadline);
+        let mut running = None;
         let outcome = {
             let run = async {
+                let started = Instant::now();
                 let instance = plugin.pre.instantiate_async(&mut store).await?;
+                telemetry::record_micros(span, "instantiate_us", started.elapsed());
+                running = Some(Instant::now());
                 let missing = || wasmtime::format_err!("the plugin does not export this interface");
                 Ok::<_, wasmtime::Error>(match op {
                     Op::Tool {
@@ -175,6 +249,9 @@ impl PluginHost {
                 }
             }
         };
+        if let Some(running) = running {
+            telemetry::record_micros(span, "run_us", running.elapsed());
+        }
         // What a failing plugin printed (a traceback, a panic message) is
         // what explains the failure: log it at the failure's level.
         output.log(&plugin.name, matches!(outcome, Some(Err(_))));
@@ -225,17 +302,9 @@ impl PluginHost {
             input: input.map(surface::input_answers),
         };
         match self.exec(plugin, cx, op).await? {
-            Done::Tool(ToolOutcome::Done(result)) => {
-                let size = convert::result_bytes(&result);
-                let limit = self.runtime.options.max_result_bytes;
-                if size > limit {
-                    drop(result);
-                    return Err(CallError::ResultTooLarge { size, limit });
-                }
-                convert::call_result(result)
-                    .map(Outcome::Done)
-                    .map_err(|e| invalid(plugin, &e))
-            }
+            Done::Tool(ToolOutcome::Done(result)) => convert::call_result(result)
+                .map(Outcome::Done)
+                .map_err(|d| invalid(plugin, &d)),
             Done::Tool(ToolOutcome::Input(i)) => surface::input_required(i)
                 .map(Outcome::Input)
                 .map_err(|e| invalid(plugin, &e)),

@@ -12,6 +12,7 @@ use super::handlers::{self, Ctx, Output};
 use super::jsonrpc;
 use super::request::{Message, Method, Notification, Request};
 use super::server::{Reply, Server};
+use super::spans;
 use crate::session::TransportKind;
 use serde_json::json;
 use std::sync::Arc;
@@ -58,21 +59,14 @@ impl Server {
                 None
             }
             Message::Request(request) => {
-                let span = tracing::debug_span!(
-                    "request",
-                    method = request.method.name(),
-                    era = if request.meta.is_modern() {
-                        "modern"
-                    } else {
-                        "legacy"
-                    },
-                    tenant = conn.principal().tenant.as_str(),
-                    session = tracing::field::Empty,
-                );
-                if let Some(id) = conn.session_id() {
-                    span.record("session", id.as_str());
-                }
-                self.request(conn, request, out).instrument(span).await
+                let span = spans::request_span(conn, &request);
+                let opens = request.opens_session();
+                let reply = self
+                    .request(conn, request, out)
+                    .instrument(span.clone())
+                    .await;
+                spans::record_opened(&span, conn, opens);
+                reply
             }
         }
     }

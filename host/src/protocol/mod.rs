@@ -26,6 +26,7 @@ mod randomness_tests;
 mod request;
 pub(crate) mod seal;
 mod server;
+mod spans;
 pub mod streams;
 mod subscriptions;
 mod tools;

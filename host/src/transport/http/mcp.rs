@@ -31,6 +31,8 @@ use tokio::sync::mpsc;
 pub(super) const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 const LAST_EVENT_ID: &str = "last-event-id";
+/// The W3C trace context header.
+const TRACEPARENT: &str = "traceparent";
 /// Events buffered per SSE response before the sender waits or drops.
 const SSE_QUEUE: usize = 64;
 
@@ -68,8 +70,14 @@ pub(super) async fn post(
     let text = std::str::from_utf8(&body).map_err(|_| {
         HttpError::bad_request(None, RpcError::Parse("the body is not UTF-8".to_owned()))
     })?;
-    let message =
+    let mut message =
         Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))?;
+    // The W3C trace context of the HTTP request, when the body has none.
+    if let Message::Request(request) = &mut message
+        && request.meta.traceparent.is_none()
+    {
+        request.meta.traceparent = header_str(&headers, TRACEPARENT).map(str::to_owned);
+    }
     if message.is_modern() {
         modern_post(&state, &headers, principal, message).await
     } else {
