@@ -12,8 +12,12 @@
 use crate::auth::{Authenticate, Principal};
 use crate::config::{Config, ConfigError, Overrides, RawConfig};
 use crate::kv::{MemoryStore, SharedKv};
+use crate::level::LogLevel;
 use crate::plugin::{LoadError, PluginHost, RuntimeError};
-use crate::protocol::{Connection, Outbound, Server};
+use crate::protocol::era::{self, Meta};
+use crate::protocol::jsonrpc::RequestId;
+use crate::protocol::params::{CallToolParams, InitializeParams, SetLevelParams};
+use crate::protocol::{Connection, Message, Method, Outbound, Request, Server};
 use crate::session::{CloseReason, HandleStore, TransportKind};
 use crate::transport::http::{HttpOptions, HttpRouter};
 use rmcp::model::CallToolResult;
@@ -446,29 +450,57 @@ impl Host {
                 Outbound::new(tx)
             }
         };
-        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-            "protocolVersion":"2025-11-25","capabilities":{},
-            "clientInfo":{"name":"berth","version":env!("CARGO_PKG_VERSION")}}});
-        server.handle(&conn, &init.to_string(), &out).await;
-        let mut params = json!({"name": name, "arguments": arguments});
+        // The same typed requests a client's messages become.
+        let message = |id: i64, method: Method, meta: Meta| {
+            Message::Request(Box::new(Request {
+                id: RequestId::Number(id),
+                meta,
+                method,
+                modern: None,
+            }))
+        };
+        let initialize = Method::Initialize(Ok(InitializeParams {
+            protocol_version: Some(era::LEGACY_VERSIONS[0].to_owned()),
+            capabilities: json!({}),
+            client_info: json!({"name": "berth", "version": env!("CARGO_PKG_VERSION")}),
+        }));
+        server
+            .handle_message(&conn, message(0, initialize, Meta::default()), &out)
+            .await;
+        let mut meta = Meta::default();
         if observed {
-            let level = json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel",
-                "params":{"level":"debug"}});
-            server.handle(&conn, &level.to_string(), &out).await;
-            params["_meta"] = json!({"progressToken": "berth-call"});
+            let level = Method::SetLevel(Ok(SetLevelParams {
+                level: LogLevel::Debug,
+            }));
+            server
+                .handle_message(&conn, message(1, level, Meta::default()), &out)
+                .await;
+            meta.progress_token = Some(json!("berth-call"));
         }
-        let request = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":params});
-        let response = server.handle(&conn, &request.to_string(), &out).await;
+        let call = Method::CallTool(Ok(CallToolParams {
+            name: name.to_owned(),
+            arguments,
+            retry: None,
+        }));
+        let reply = server
+            .handle_message(&conn, message(2, call, meta), &out)
+            .await;
         drop(out);
         server.disconnect(&conn, CloseReason::TransportClosed).await;
-        let mut response: Value =
-            serde_json::from_str(&response.unwrap_or_default()).unwrap_or_default();
-        if let Some(error) = response.get("error") {
+        let Some(reply) = reply else {
             return Err(HostError::Call {
-                code: error["code"].as_i64().unwrap_or_default(),
-                message: error["message"].as_str().unwrap_or_default().to_owned(),
+                code: -32603,
+                message: "the call was cancelled".to_owned(),
+            });
+        };
+        if let Some(error) = reply.error {
+            let wire = error.to_wire();
+            return Err(HostError::Call {
+                code: error.code(),
+                message: wire["message"].as_str().unwrap_or_default().to_owned(),
             });
         }
+        let mut response: Value = serde_json::from_str(&reply.body).unwrap_or_default();
         serde_json::from_value(response["result"].take()).map_err(|e| HostError::Call {
             code: -32603,
             message: format!("the result is not a tool result: {e}"),

@@ -11,9 +11,11 @@ use super::error::RpcError;
 use super::handlers::{self, Ctx, Output};
 use super::jsonrpc;
 use super::request::{Message, Method, Notification, Request};
-use super::server::{Reply, Server};
+use super::server::{Reply, Server, ServerOptions};
 use super::spans;
 use crate::session::TransportKind;
+use rmcp::model::CallToolResult;
+use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -137,7 +139,7 @@ impl Server {
                 result,
                 server_info,
             }) => Reply::result(if server_info {
-                jsonrpc::result(&id, &self.with_server_info(&result))
+                jsonrpc::result(&id, &with_server_info(&self.options, &result))
             } else {
                 jsonrpc::result(&id, &*result)
             }),
@@ -226,5 +228,78 @@ impl Server {
             }
         }
         Ok(Output::Value(result))
+    }
+}
+
+/// A modern tool result and the `_meta` the server adds, written without
+/// building the map.
+#[derive(Serialize)]
+struct WithServerInfo<'a> {
+    #[serde(flatten)]
+    result: &'a CallToolResult,
+    #[serde(rename = "_meta")]
+    meta: ServerMeta<'a>,
+}
+
+#[derive(Serialize)]
+struct ServerMeta<'a> {
+    #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+    server_info: ServerInfo<'a>,
+}
+
+#[derive(Serialize)]
+struct ServerInfo<'a> {
+    name: &'a str,
+    version: &'a str,
+}
+
+/// A modern tool result with the server's name and version in its
+/// `_meta`.
+fn with_server_info<'a>(
+    options: &'a ServerOptions,
+    result: &'a CallToolResult,
+) -> WithServerInfo<'a> {
+    WithServerInfo {
+        result,
+        meta: ServerMeta {
+            server_info: ServerInfo {
+                name: &options.name,
+                version: &options.version,
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmcp::model::{ContentBlock, ResultType};
+    use serde_json::Value;
+
+    #[test]
+    fn a_modern_tool_result_is_written_with_server_info_in_its_meta() {
+        let mut result = CallToolResult::success(vec![ContentBlock::text("hi")]);
+        result.result_type = Some(ResultType::COMPLETE);
+        let written = WithServerInfo {
+            result: &result,
+            meta: ServerMeta {
+                server_info: ServerInfo {
+                    name: "berth",
+                    version: "1.2.3",
+                },
+            },
+        };
+        let text = jsonrpc::result(&super::super::jsonrpc::RequestId::Number(4), &written);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["result"],
+            json!({
+                "resultType": "complete",
+                "content": [{"type": "text", "text": "hi"}],
+                "isError": false,
+                "_meta": {super::super::era::META_SERVER_INFO: {"name": "berth", "version": "1.2.3"}}
+            })
+        );
+        assert_eq!(text.matches("_meta").count(), 1, "{text}");
     }
 }

@@ -34,7 +34,7 @@ mod tools;
 pub use connection::{Connection, MAX_IN_FLIGHT, Outbound};
 pub use error::RpcError;
 pub use plan::Plan;
-pub use request::Message;
+pub use request::{Message, Method, Request};
 pub use server::{Reply, Server, ServerOptions};
 pub use subscriptions::{
     LegacyFeed, keepalive_ping, lagged_notice, next_legacy_feed, next_legacy_notices,

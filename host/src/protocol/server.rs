@@ -10,8 +10,6 @@ use super::seal::{self, SealKey};
 use crate::kv::SharedKv;
 use crate::plugin::PluginHost;
 use crate::session::{CloseReason, HandleStore, SessionLimits, SessionManager};
-use rmcp::model::CallToolResult;
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,28 +90,6 @@ impl Reply {
     }
 }
 
-/// A modern tool result and the `_meta` the server adds, written without
-/// building the map.
-#[derive(Serialize)]
-pub(super) struct WithServerInfo<'a> {
-    #[serde(flatten)]
-    result: &'a CallToolResult,
-    #[serde(rename = "_meta")]
-    meta: ServerMeta<'a>,
-}
-
-#[derive(Serialize)]
-struct ServerMeta<'a> {
-    #[serde(rename = "io.modelcontextprotocol/serverInfo")]
-    server_info: ServerInfo<'a>,
-}
-
-#[derive(Serialize)]
-struct ServerInfo<'a> {
-    name: &'a str,
-    version: &'a str,
-}
-
 impl Server {
     /// A server over loaded plugins.
     pub fn new(
@@ -183,25 +159,9 @@ impl Server {
         }
     }
 
-    pub(super) fn with_server_info<'a>(&'a self, result: &'a CallToolResult) -> WithServerInfo<'a> {
-        WithServerInfo {
-            result,
-            meta: ServerMeta {
-                server_info: self.info(),
-            },
-        }
-    }
-
-    fn info(&self) -> ServerInfo<'_> {
-        ServerInfo {
-            name: &self.options.name,
-            version: &self.options.version,
-        }
-    }
-
     /// The server's name and version (`serverInfo`).
     pub(super) fn server_info(&self) -> Value {
-        json!(self.info())
+        json!({"name": self.options.name, "version": self.options.version})
     }
 
     /// What berth serves, as `capabilities`.
@@ -213,38 +173,5 @@ impl Server {
             "completions": {},
             "logging": {},
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rmcp::model::{ContentBlock, ResultType};
-
-    #[test]
-    fn a_modern_tool_result_is_written_with_server_info_in_its_meta() {
-        let mut result = CallToolResult::success(vec![ContentBlock::text("hi")]);
-        result.result_type = Some(ResultType::COMPLETE);
-        let written = WithServerInfo {
-            result: &result,
-            meta: ServerMeta {
-                server_info: ServerInfo {
-                    name: "berth",
-                    version: "1.2.3",
-                },
-            },
-        };
-        let text = jsonrpc::result(&RequestId::Number(4), &written);
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            v["result"],
-            json!({
-                "resultType": "complete",
-                "content": [{"type": "text", "text": "hi"}],
-                "isError": false,
-                "_meta": {super::super::era::META_SERVER_INFO: {"name": "berth", "version": "1.2.3"}}
-            })
-        );
-        assert_eq!(text.matches("_meta").count(), 1, "{text}");
     }
 }

@@ -3,7 +3,7 @@
 //! built-in session tools, and the check of a structured result.
 
 use super::server::Server;
-use crate::plugin::{CallError, ToolEntry};
+use crate::plugin::ToolEntry;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -77,34 +77,7 @@ pub(super) fn builtins(ttl_minutes: u64) -> [Tool; 2] {
     [open, close]
 }
 
-/// A successful result of a tool with an output schema must carry
-/// structured content that fits it; anything else is the plugin's fault.
-pub(super) fn check_output(
-    entry: &ToolEntry,
-    result: CallToolResult,
-) -> Result<CallToolResult, CallError> {
-    if result.is_error == Some(true) || entry.info.output_schema.is_none() {
-        return Ok(result);
-    }
-    let errors = match &result.structured_content {
-        Some(structured) => entry.info.output_errors(structured),
-        None => vec!["no structured content".to_owned()],
-    };
-    if errors.is_empty() {
-        return Ok(result);
-    }
-    tracing::warn!(
-        plugin = entry.plugin.name(),
-        tool = &*entry.name,
-        errors = %errors.join("; "),
-        "structured result does not match the output schema"
-    );
-    Err(CallError::Failed(format!(
-        "Tool {} returned a result that does not match its output schema.",
-        entry.name
-    )))
-}
-
+/// A tool error the model sees.
 pub(super) fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }

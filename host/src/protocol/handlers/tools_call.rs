@@ -9,7 +9,7 @@ use super::super::input::{Asked, Binding};
 use super::super::metrics::Outcome;
 use super::super::params::CallToolParams;
 use super::super::server::Server;
-use super::super::tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN, check_output, tool_error};
+use super::super::tools::{SESSION_ARG, SESSION_CLOSE, SESSION_OPEN, tool_error};
 use super::{Ctx, Output};
 use crate::kv::ScopeKey;
 use crate::plugin::{self, CallError, ToolEntry};
@@ -226,4 +226,29 @@ fn tool_failure(entry: &ToolEntry, e: CallError) -> CallToolResult {
         other => other.to_string(),
     };
     tool_error(message)
+}
+
+/// A successful result of a tool with an output schema must carry
+/// structured content that fits it; anything else is the plugin's fault.
+fn check_output(entry: &ToolEntry, result: CallToolResult) -> Result<CallToolResult, CallError> {
+    if result.is_error == Some(true) || entry.info.output_schema.is_none() {
+        return Ok(result);
+    }
+    let errors = match &result.structured_content {
+        Some(structured) => entry.info.output_errors(structured),
+        None => vec!["no structured content".to_owned()],
+    };
+    if errors.is_empty() {
+        return Ok(result);
+    }
+    tracing::warn!(
+        plugin = entry.plugin.name(),
+        tool = &*entry.name,
+        errors = %errors.join("; "),
+        "structured result does not match the output schema"
+    );
+    Err(CallError::Failed(format!(
+        "Tool {} returned a result that does not match its output schema.",
+        entry.name
+    )))
 }
