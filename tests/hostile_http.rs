@@ -6,12 +6,12 @@
 //! with an answer) while listen streams end at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::http::{BOTH, Http, Raw, Served, Stream, config, open_session, rpc, text};
+use kit::{dist, modern_meta};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::http::{BOTH, Http, Raw, Served, Stream, config, open_session, rpc, text};
-use support::{dist, modern_meta};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A `slow_work` call asking for progress, legacy era (on a session).
@@ -112,7 +112,7 @@ async fn trickled_headers_are_cut_off_and_a_healthy_call_still_gets_through() {
         });
     }
     let http = server.client();
-    let r = support::http::modern(
+    let r = kit::http::modern(
         &http,
         1,
         "tools/call",
@@ -120,7 +120,7 @@ async fn trickled_headers_are_cut_off_and_a_healthy_call_still_gets_through() {
     )
     .await;
     assert_eq!(text(&r.json()["result"]), "Hello, patient!");
-    tokio::time::timeout(support::WAIT, async {
+    tokio::time::timeout(kit::WAIT, async {
         while let Some(done) = trickles.join_next().await {
             done.unwrap();
         }
@@ -250,7 +250,7 @@ async fn sigterm_finishes_streamed_calls_of_both_eras_and_ends_listen_streams() 
         "berth exited while a call was in flight"
     );
     // New connections are refused at once.
-    tokio::time::timeout(support::WAIT, async {
+    tokio::time::timeout(kit::WAIT, async {
         while !server.logged("no longer accepting connections") {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -3,10 +3,10 @@
 //! and an update of another plugin's resource is never announced.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, dist, fixtures};
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures};
 
 async fn client() -> Client {
     client_with("").await

@@ -3,12 +3,12 @@
 //! operations, shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::http::{BOTH, JSON_ONLY, Served, config, modern, open_session, rpc, text};
+use kit::{dist, modern_meta};
 use serde_json::json;
 use std::time::Duration;
-use support::http::{BOTH, JSON_ONLY, Served, config, modern, open_session, rpc, text};
-use support::{dist, modern_meta};
 
 #[tokio::test]
 async fn legacy_sessions_keep_state_until_deleted() {
@@ -406,7 +406,7 @@ async fn shutdown_drains_calls_in_flight_then_exits() {
     assert!(status.success());
     let r = call.await.unwrap();
     assert_eq!(text(&r.json()["result"]), "done: 10 steps");
-    let exit = tokio::time::timeout(support::WAIT, server.child.wait())
+    let exit = tokio::time::timeout(kit::WAIT, server.child.wait())
         .await
         .unwrap()
         .unwrap();

@@ -3,12 +3,12 @@
 //! transport, subscriptions and list changes, idle expiry.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::http::{BOTH, Http, JSON_ONLY, Served, config, open_session, rpc, text};
+use kit::{dist, modern_meta};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::http::{BOTH, Http, JSON_ONLY, Served, config, open_session, rpc, text};
-use support::{dist, modern_meta};
 
 #[tokio::test]
 async fn modern_progress_streams_and_closing_the_stream_cancels_the_call() {
@@ -50,7 +50,7 @@ async fn modern_progress_streams_and_closing_the_stream_cancels_the_call() {
     );
     drop(stream);
     // The call is cancelled, not run to its end (200 × 40 ms).
-    let metrics = tokio::time::timeout(support::WAIT, async {
+    let metrics = tokio::time::timeout(kit::WAIT, async {
         loop {
             let m = http.get("/metrics", &[]).await.body;
             if m.contains(r#"outcome="cancelled"} 1"#) {
@@ -411,7 +411,7 @@ async fn open_streams_are_bounded_and_a_closed_one_frees_its_place() {
         503
     );
     drop(first);
-    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let deadline = tokio::time::Instant::now() + kit::WAIT;
     loop {
         let again = http.get_stream("/mcp", &headers).await;
         if again.status == 200 {

@@ -3,13 +3,13 @@
 //! apart per principal, and arguments mirrored into `Mcp-Param-*` headers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
-use serde_json::{Value, json};
-use support::dist;
-use support::http::{
+use kit::dist;
+use kit::http::{
     BOTH, Http, JSON_ONLY, Served, config, modern, modern_with, open_session, rpc, text,
 };
+use serde_json::{Value, json};
 
 const MODERN: [(&str, &str); 2] = [BOTH, ("mcp-protocol-version", "2026-07-28")];
 
@@ -99,7 +99,7 @@ async fn resource_updates_reach_their_subscribers_and_notes_stay_with_their_owne
     let http = server.client();
     let listen = |uri: &'static str| {
         let mut params = json!({"notifications": {"resourceSubscriptions": [uri]}});
-        params["_meta"] = support::modern_meta();
+        params["_meta"] = kit::modern_meta();
         rpc(9, "subscriptions/listen", params)
     };
     let headers = [
@@ -195,7 +195,7 @@ async fn mirrored_arguments_must_travel_in_matching_headers() {
         let http = &http;
         async move {
             let mut body = rpc(3, "tools/call", call(id));
-            body["params"]["_meta"] = support::modern_meta();
+            body["params"]["_meta"] = kit::modern_meta();
             let mut h = vec![
                 MODERN[0],
                 MODERN[1],

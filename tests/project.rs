@@ -6,11 +6,11 @@
 //! other failure is masked.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, modern_call, run_berth, scratch, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::{Client, modern_call, run_berth, scratch, text};
 
 /// Where `berth build` compiles Rust projects in these tests: shared, so a
 /// warm run does not compile the SDK's dependencies again.
@@ -25,10 +25,10 @@ fn rust_target() -> String {
 /// `berth build` into `plugins/dist/<language>`), and their names.
 fn examples(language: &str) -> (PathBuf, String, String) {
     if language == "rust" {
-        let dist = support::dist().to_path_buf();
+        let dist = kit::dist().to_path_buf();
         return (dist, "hello".to_owned(), "counter".to_owned());
     }
-    let dist = support::language_dist(language);
+    let dist = kit::language_dist(language);
     let suffix = match language {
         "python" => "py",
         other => other,
@@ -51,7 +51,7 @@ async fn examples_serve(language: &str) {
     c.initialize("2025-11-25").await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     for tool in [
         format!("{hello}_greet"),
         format!("{counter}_increment"),
@@ -302,10 +302,10 @@ fn count_of(result: &Value) -> u64 {
 }
 
 /// Runs berth in `dir`.
-async fn run_cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> support::Run {
-    let mut cmd = support::berth();
+async fn run_cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> kit::Run {
+    let mut cmd = kit::berth();
     cmd.current_dir(dir).args(args).envs(env.iter().copied());
-    support::run_within(cmd, BUILD_WAIT).await
+    kit::run_within(cmd, BUILD_WAIT).await
 }
 
 /// Builds fetch toolchains and compile: far longer than a request.

@@ -2,10 +2,10 @@
 //! driven as an MCP client drives it, in both protocol eras.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, dist, fixtures, modern_call, modern_meta, text};
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures, modern_call, modern_meta, text};
 
 #[tokio::test]
 async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
@@ -18,7 +18,7 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
         "legacy results carry no resultType"
     );
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     assert_eq!(
         names,
         [
@@ -325,7 +325,7 @@ async fn misbehaving_plugins_are_stopped_masked_and_the_host_keeps_serving() {
     let mut c = Client::serve(&[dist(), &fixtures()]);
     c.initialize("2025-11-25").await;
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     assert!(names.contains(&"loop_spin") && names.contains(&"hello_greet"));
     assert!(
         !names.iter().any(|n| n.starts_with("wrong")),

@@ -4,10 +4,10 @@
 //! the tools' schemas.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, dist, fixtures, modern_meta, text};
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures, modern_meta, text};
 
 #[tokio::test]
 async fn a_name_collision_skips_the_second_plugin_with_a_clear_error() {
@@ -65,23 +65,23 @@ async fn tools_list_pages_through_every_tool_with_opaque_cursors() {
 async fn handshake_discovery_and_tool_list_match_the_golden_files() {
     let mut c = Client::examples();
     let init = c.initialize("2025-11-25").await;
-    support::golden("initialize", &init);
-    support::golden("tools_list", &c.ok("tools/list", json!({})).await);
-    support::golden(
+    kit::golden("initialize", &init);
+    kit::golden("tools_list", &c.ok("tools/list", json!({})).await);
+    kit::golden(
         "discover",
         &c.ok("server/discover", json!({"_meta": modern_meta()}))
             .await,
     );
     let unknown = c.call("tools/call", json!({"name": "nope"})).await;
-    support::golden("error_unknown_tool", &unknown["error"]);
+    kit::golden("error_unknown_tool", &unknown["error"]);
 }
 
-/// Polls `tools/list` until `check` holds (bounded by `support::WAIT`).
+/// Polls `tools/list` until `check` holds (bounded by `kit::WAIT`).
 async fn wait_for_tools(c: &mut Client, check: impl Fn(&[&str]) -> bool) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let deadline = tokio::time::Instant::now() + kit::WAIT;
     loop {
         let list = c.ok("tools/list", json!({})).await;
-        let names = support::tool_names(&list);
+        let names = kit::tool_names(&list);
         if check(&names) {
             return names.iter().map(|n| (*n).to_owned()).collect();
         }
