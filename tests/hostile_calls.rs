@@ -11,7 +11,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use kit::dist;
-use kit::http::{BOTH, Http, JSON_ONLY, Served, config, modern, open_session, rpc, text};
+use kit::http::{BOTH, Http, JSON_ONLY, config, modern, open_session, rpc, text};
+use kit::{InProcess, InProcessHttp};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -40,7 +41,7 @@ async fn abandoned_streamed_calls_are_stopped_and_do_not_hold_up_a_healthy_call(
     // A resume grace far longer than the test: what stops the abandoned
     // calls is that others wait for their places.
     let cfg = config("[limits]\nmax_concurrent_calls = 2\n[sessions]\nresume_grace_secs = 600\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let mut sessions = Vec::new();
     for _ in 0..3 {
@@ -98,7 +99,7 @@ async fn abandoned_streamed_calls_are_stopped_and_do_not_hold_up_a_healthy_call(
 #[tokio::test]
 async fn a_call_stream_resumed_after_the_grace_finds_its_call_stopped_with_a_reason() {
     let cfg = config("[sessions]\nresume_grace_secs = 1\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     // A 10 s call; the client sees its first progress, then its
@@ -138,7 +139,7 @@ async fn a_call_stream_resumed_after_the_grace_finds_its_call_stopped_with_a_rea
 
 /// A server with API keys for alice and bob (tenant acme) and carol
 /// (tenant other), and `extra` configuration.
-async fn with_users(extra: &str) -> (Served, std::path::PathBuf) {
+async fn with_users(extra: &str) -> (InProcessHttp, std::path::PathBuf) {
     let [alice, bob, carol] = ["alice-key", "bob-key", "carol-key"].map(berth::auth::hash_key);
     let cfg = config(&format!(
         "{extra}\n\
@@ -146,7 +147,7 @@ async fn with_users(extra: &str) -> (Served, std::path::PathBuf) {
          [[auth.api_keys]]\nsubject = \"bob\"\ntenant = \"acme\"\nsha256 = \"{bob}\"\n\
          [[auth.api_keys]]\nsubject = \"carol\"\ntenant = \"other\"\nsha256 = \"{carol}\"\n"
     ));
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     (server, cfg)
 }
 
@@ -299,7 +300,7 @@ async fn a_caller_over_its_call_limit_is_refused_clearly_and_others_are_not() {
 #[tokio::test]
 async fn a_call_longer_than_the_idle_timeout_is_answered_and_keeps_its_session() {
     let cfg = config("[sessions]\nidle_timeout_secs = 2\ncleanup_interval_secs = 1\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     let session = [JSON_ONLY, ("mcp-session-id", sid.as_str())];
@@ -394,7 +395,7 @@ async fn read_events(resp: Response<Incoming>) -> Vec<Value> {
 
 #[tokio::test]
 async fn subscribers_that_stop_reading_are_closed_with_a_reason_and_counted() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let addr = server.addr;
     // A 2026-07-28 subscriber...

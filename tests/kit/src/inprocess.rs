@@ -34,6 +34,12 @@ pub fn config(toml: &str, dirs: &[&Path]) -> Config {
         .unwrap_or_else(|e| panic!("test config: {e}"))
 }
 
+/// [`config`] from the TOML file at `path` (as `--config path`).
+pub fn config_file(path: &Path, dirs: &[&Path]) -> Config {
+    let toml = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    config(&toml, dirs)
+}
+
 /// Starts berth in this process.
 pub struct InProcess;
 

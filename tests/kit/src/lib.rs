@@ -15,7 +15,7 @@ pub mod origin;
 pub mod paths;
 mod stdio;
 
-pub use inprocess::{InProcess, InProcessHttp, config};
+pub use inprocess::{InProcess, InProcessHttp, config, config_file};
 pub use paths::{berth_bin, dist, fixtures, language_dist, scratch};
 pub use stdio::{Client, Exit};
 
