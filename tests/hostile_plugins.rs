@@ -5,7 +5,7 @@
 
 use berth_testkit as kit;
 
-use kit::{Client, dist, fixtures};
+use kit::{Client, InProcess, dist, fixtures};
 use serde_json::{Value, json};
 
 async fn client() -> Client {
@@ -21,7 +21,7 @@ async fn client_with(config: &str) -> Client {
     ));
     std::fs::write(&path, config).unwrap();
     let fixtures = fixtures();
-    let mut c = Client::serve_with(&["--config", path.to_str().unwrap()], &[dist(), &fixtures]);
+    let mut c = InProcess::stdio(kit::config_file(&path, &[dist(), &fixtures]));
     c.initialize("2025-11-25").await;
     c
 }

@@ -138,7 +138,7 @@ async fn closing_input_ends_what_waits_for_the_client_and_berth_exits() {
         .notification("notifications/subscriptions/acknowledged")
         .await;
     assert!(ack.is_object());
-    c.close_input();
+    c.close_input().await;
     let (mut asked, mut ended) = (None, None);
     while asked.is_none() || ended.is_none() {
         let msg = c.recv().await;

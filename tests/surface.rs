@@ -4,11 +4,11 @@
 
 use berth_testkit as kit;
 
-use kit::{Client, dist, modern_meta, text};
+use kit::{Client, InProcess, dist, modern_meta, text};
 use serde_json::{Value, json};
 
 fn client() -> Client {
-    Client::serve(&[dist(), &dist().join("conformance")])
+    InProcess::stdio(kit::config("", &[dist(), &dist().join("conformance")]))
 }
 
 /// `initialize` declaring `capabilities`, then `initialized`.

@@ -134,8 +134,8 @@ impl Client {
     }
 
     /// Closes the server's input; its output can still be read.
-    pub fn close_input(&mut self) {
-        self.stdin = None;
+    pub async fn close_input(&mut self) {
+        close(self.stdin.take()).await;
     }
 
     /// Waits for the server to exit, input left open.
@@ -253,8 +253,16 @@ impl Client {
     /// Ends input and waits for the server to exit.
     pub async fn finish(self) -> Exit {
         let Self { server, stdin, .. } = self;
-        drop(stdin);
+        close(stdin).await;
         wait(server).await
+    }
+}
+
+/// Ends the server's input: the end of a pipe to a process, or of the
+/// in-memory one (whose other half, the output, stays open).
+async fn close(stdin: Option<Input>) {
+    if let Some(mut stdin) = stdin {
+        let _ = stdin.shutdown().await;
     }
 }
 
