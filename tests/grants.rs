@@ -7,7 +7,7 @@
 
 use berth_testkit as kit;
 
-use kit::{Client, Run, dist, fixtures, run_berth, scratch};
+use kit::{InProcess, Run, dist, fixtures, run_berth, scratch};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -356,7 +356,7 @@ async fn a_missing_directory_or_a_forbidden_grant_is_a_load_error_and_others_kee
             outside.to_str().unwrap()
         ),
     );
-    let mut c = Client::serve_with(&["--config", cfg.to_str().unwrap()], &[&mixed]);
+    let mut c = InProcess::stdio(kit::config_file(&cfg, &[&mixed]));
     c.initialize("2025-11-25").await;
     let list = c.ok("tools/list", json!({})).await;
     assert_eq!(kit::tool_names(&list), vec!["hello_greet"]);

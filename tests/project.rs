@@ -8,7 +8,7 @@
 
 use berth_testkit as kit;
 
-use kit::{Client, modern_call, run_berth, scratch, text};
+use kit::{Client, InProcess, modern_call, run_berth, scratch, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,7 @@ fn logs(c: &Client) -> Vec<String> {
 /// The same checks for every language's `hello` and `counter`.
 async fn examples_serve(language: &str) {
     let (dir, hello, counter) = examples(language);
-    let mut c = Client::serve(&[&dir]);
+    let mut c = InProcess::stdio(kit::config("", &[&dir]));
     c.initialize("2025-11-25").await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
     let list = c.ok("tools/list", json!({})).await;
@@ -96,7 +96,7 @@ async fn examples_serve(language: &str) {
     );
     assert!(c.finish().await.success());
 
-    let mut m = Client::serve(&[&dir]);
+    let mut m = InProcess::stdio(kit::config("", &[&dir]));
     let handle = m.open_handle().await;
     for expected in ["1", "2", "3"] {
         let r = m
@@ -253,7 +253,7 @@ async fn template_builds_and_serves(language: &str) {
     assert_eq!(built.code, Some(0), "{}", built.all());
     assert!(built.stdout.contains("demo_greet"), "{}", built.all());
 
-    let mut c = Client::serve(&[&project]);
+    let mut c = InProcess::stdio(kit::config("", &[&project]));
     c.initialize("2025-11-25").await;
     let r = c.tool("demo_greet", json!({"name": "Ada"})).await;
     assert!(text(&r).starts_with("Hello, Ada"), "{language}: {r}");

@@ -14,7 +14,7 @@
 use berth_testkit as kit;
 
 use kit::origin::Origin;
-use kit::{Client, modern_call, scratch, text};
+use kit::{Client, InProcess, modern_call, scratch, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -57,7 +57,7 @@ impl Project {
 /// A legacy session over the probe, with elicitation declared and every
 /// log level asked for.
 async fn legacy(project: &Project) -> Client {
-    let mut c = Client::serve(&[project.dir()]);
+    let mut c = InProcess::stdio(kit::config("", &[project.dir()]));
     c.initialize_with("2025-11-25", json!({"elicitation": {}}))
         .await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
@@ -329,7 +329,7 @@ async fn surface(project: &Project) {
 /// same principal; session-scoped state is not.
 async fn user_state(project: &Project) {
     let p = project.name();
-    let mut c = Client::serve(&[project.dir()]);
+    let mut c = InProcess::stdio(kit::config("", &[project.dir()]));
     let mut handles = Vec::new();
     for _ in 0..2 {
         handles.push(c.open_handle().await);
@@ -420,7 +420,7 @@ async fn fetch_py_gets_from_a_granted_local_server_and_is_refused_another_host()
         "[sandbox]\nallow_private_hosts = [\"127.0.0.1\"]\nallow_plain_http = true\n",
     )
     .unwrap();
-    let mut c = Client::serve_with(&["--config", config.to_str().unwrap()], &[&dir]);
+    let mut c = InProcess::stdio(kit::config_file(&config, &[&dir]));
     c.initialize("2025-11-25").await;
     let base = format!("http://127.0.0.1:{port}");
     let r = c
