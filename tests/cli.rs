@@ -2,16 +2,16 @@
 //! what `serve` reports about plugins it cannot load.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{berth, dist, fixtures, scratch};
 use serde_json::Value;
 use std::process::{Output, Stdio};
-use support::{berth, dist, fixtures, scratch};
 
 async fn run(args: &[&str]) -> Output {
     let mut cmd = berth();
     cmd.args(args).stdin(Stdio::null());
-    tokio::time::timeout(support::WAIT, cmd.output())
+    tokio::time::timeout(kit::WAIT, cmd.output())
         .await
         .unwrap()
         .unwrap()
@@ -95,7 +95,7 @@ async fn inspect_groups_imports_once_each_and_shows_what_is_asked_and_granted() 
         .env("CLI_INSPECT_TOKEN", "tok-value-9f2")
         .env("CLI_INSPECT_VAR", "v")
         .stdin(Stdio::null());
-    let out = tokio::time::timeout(support::WAIT, cmd.output())
+    let out = tokio::time::timeout(kit::WAIT, cmd.output())
         .await
         .unwrap()
         .unwrap();
@@ -290,7 +290,7 @@ async fn serving_no_tools_is_a_warning_that_names_the_directory() {
 async fn a_reader_that_goes_away_ends_the_output_quietly() {
     // `berth inspect x.wasm | head -0`: the pipe is closed before berth
     // writes; berth stops without a panic and reports success.
-    let mut cmd = support::berth();
+    let mut cmd = kit::berth();
     cmd.arg("inspect")
         .arg(dist().join("counter.wasm"))
         .stdin(std::process::Stdio::null())
@@ -298,7 +298,7 @@ async fn a_reader_that_goes_away_ends_the_output_quietly() {
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     drop(child.stdout.take());
-    let out = tokio::time::timeout(support::WAIT, child.wait_with_output())
+    let out = tokio::time::timeout(kit::WAIT, child.wait_with_output())
         .await
         .unwrap()
         .unwrap();

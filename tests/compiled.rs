@@ -4,10 +4,10 @@
 //! trusted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{dist, run_berth, scratch};
 use std::path::Path;
-use support::{dist, run_berth, scratch};
 
 /// (key files, compiled entries) in the cache.
 fn files(cache: &Path) -> (Vec<String>, Vec<String>) {

@@ -12,16 +12,16 @@
 //! prints the counts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::http::Served;
+use kit::{Client, dist, fixtures};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::http::Served;
-use support::{Client, dist, fixtures};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Inputs per transport in the test suite.

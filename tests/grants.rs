@@ -5,11 +5,11 @@
 //! operator's `[sandbox]` policy, the CPU budget, and the `files` example.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{InProcess, Run, dist, fixtures, run_berth, scratch};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use support::{Client, Run, dist, fixtures, run_berth, scratch};
 
 /// `plugin`.wasm from the fixtures copied into `dir`, with `manifest`
 /// beside it (none if empty). Returns the wasm's path.
@@ -356,12 +356,12 @@ async fn a_missing_directory_or_a_forbidden_grant_is_a_load_error_and_others_kee
             outside.to_str().unwrap()
         ),
     );
-    let mut c = Client::serve_with(&["--config", cfg.to_str().unwrap()], &[&mixed]);
+    let mut c = InProcess::stdio(kit::config_file(&cfg, &[&mixed]));
     c.initialize("2025-11-25").await;
     let list = c.ok("tools/list", json!({})).await;
-    assert_eq!(support::tool_names(&list), vec!["hello_greet"]);
+    assert_eq!(kit::tool_names(&list), vec!["hello_greet"]);
     let r = c.tool("hello_greet", json!({"name": "Ada"})).await;
-    assert_eq!(support::text(&r), "Hello, Ada!");
+    assert_eq!(kit::text(&r), "Hello, Ada!");
 }
 
 #[tokio::test]

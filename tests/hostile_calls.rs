@@ -4,17 +4,18 @@
 //! session's idle timeout, and subscribers that stop reading.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use kit::dist;
+use kit::http::{BOTH, Http, JSON_ONLY, config, modern, open_session, rpc, text};
+use kit::{InProcess, InProcessHttp};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use support::dist;
-use support::http::{BOTH, Http, JSON_ONLY, Served, config, modern, open_session, rpc, text};
 use tokio::net::TcpStream;
 
 /// A slow_work call of `steps` × 100 ms that asks for progress, so a
@@ -40,7 +41,7 @@ async fn abandoned_streamed_calls_are_stopped_and_do_not_hold_up_a_healthy_call(
     // A resume grace far longer than the test: what stops the abandoned
     // calls is that others wait for their places.
     let cfg = config("[limits]\nmax_concurrent_calls = 2\n[sessions]\nresume_grace_secs = 600\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let mut sessions = Vec::new();
     for _ in 0..3 {
@@ -98,7 +99,7 @@ async fn abandoned_streamed_calls_are_stopped_and_do_not_hold_up_a_healthy_call(
 #[tokio::test]
 async fn a_call_stream_resumed_after_the_grace_finds_its_call_stopped_with_a_reason() {
     let cfg = config("[sessions]\nresume_grace_secs = 1\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     // A 10 s call; the client sees its first progress, then its
@@ -113,7 +114,7 @@ async fn a_call_stream_resumed_after_the_grace_finds_its_call_stopped_with_a_rea
     let first = stream.next().await.unwrap().id.unwrap();
     drop(stream);
     let cancelled = r#"berth_tool_calls_total{plugin="slow",tool="slow_work",outcome="cancelled"}"#;
-    tokio::time::timeout(support::WAIT, async {
+    tokio::time::timeout(kit::WAIT, async {
         while metric(&http, cancelled).await != Some(1.0) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -138,7 +139,7 @@ async fn a_call_stream_resumed_after_the_grace_finds_its_call_stopped_with_a_rea
 
 /// A server with API keys for alice and bob (tenant acme) and carol
 /// (tenant other), and `extra` configuration.
-async fn with_users(extra: &str) -> (Served, std::path::PathBuf) {
+async fn with_users(extra: &str) -> (InProcessHttp, std::path::PathBuf) {
     let [alice, bob, carol] = ["alice-key", "bob-key", "carol-key"].map(berth::auth::hash_key);
     let cfg = config(&format!(
         "{extra}\n\
@@ -146,7 +147,7 @@ async fn with_users(extra: &str) -> (Served, std::path::PathBuf) {
          [[auth.api_keys]]\nsubject = \"bob\"\ntenant = \"acme\"\nsha256 = \"{bob}\"\n\
          [[auth.api_keys]]\nsubject = \"carol\"\ntenant = \"other\"\nsha256 = \"{carol}\"\n"
     ));
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     (server, cfg)
 }
 
@@ -299,7 +300,7 @@ async fn a_caller_over_its_call_limit_is_refused_clearly_and_others_are_not() {
 #[tokio::test]
 async fn a_call_longer_than_the_idle_timeout_is_answered_and_keeps_its_session() {
     let cfg = config("[sessions]\nidle_timeout_secs = 2\ncleanup_interval_secs = 1\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     let session = [JSON_ONLY, ("mcp-session-id", sid.as_str())];
@@ -329,7 +330,7 @@ async fn a_call_longer_than_the_idle_timeout_is_answered_and_keeps_its_session()
     assert_eq!(text(&r.json()["result"]), "1");
     // Idle, it still expires (a ping would keep it alive: wait longer than
     // the timeout before each).
-    let gone = tokio::time::timeout(support::WAIT, async {
+    let gone = tokio::time::timeout(kit::WAIT, async {
         loop {
             tokio::time::sleep(Duration::from_millis(2500)).await;
             let r = http
@@ -366,7 +367,7 @@ async fn send_cramped(addr: SocketAddr, req: Request<Full<Bytes>>) -> Response<I
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    tokio::time::timeout(support::WAIT, sender.send_request(req))
+    tokio::time::timeout(kit::WAIT, sender.send_request(req))
         .await
         .expect("response in time")
         .unwrap()
@@ -374,7 +375,7 @@ async fn send_cramped(addr: SocketAddr, req: Request<Full<Bytes>>) -> Response<I
 
 /// The messages of an SSE body, read to its end.
 async fn read_events(resp: Response<Incoming>) -> Vec<Value> {
-    let bytes = tokio::time::timeout(support::WAIT, resp.into_body().collect())
+    let bytes = tokio::time::timeout(kit::WAIT, resp.into_body().collect())
         .await
         .expect("the stream ends in time")
         .unwrap()
@@ -394,12 +395,12 @@ async fn read_events(resp: Response<Incoming>) -> Vec<Value> {
 
 #[tokio::test]
 async fn subscribers_that_stop_reading_are_closed_with_a_reason_and_counted() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let addr = server.addr;
     // A 2026-07-28 subscriber...
     let mut params = json!({"notifications": {"resourceSubscriptions": ["notes://n"]}});
-    params["_meta"] = support::modern_meta();
+    params["_meta"] = kit::modern_meta();
     let listen = Request::post("/mcp")
         .header("host", addr.to_string())
         .header("accept", "application/json, text/event-stream")
@@ -437,7 +438,7 @@ async fn subscribers_that_stop_reading_are_closed_with_a_reason_and_counted() {
         writers.push(open_session(&http, "2025-11-25").await);
     }
     let mut writes = 0;
-    let deadline = Instant::now() + support::WAIT;
+    let deadline = Instant::now() + kit::WAIT;
     while metric(&http, lagged).await != Some(2.0) {
         assert!(
             writes < 20_000 && Instant::now() < deadline,

@@ -6,12 +6,13 @@
 //! with an answer) while listen streams end at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::InProcess;
+use kit::http::{BOTH, Http, Raw, Served, Stream, config, open_session, rpc, text};
+use kit::{dist, modern_meta};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::http::{BOTH, Http, Raw, Served, Stream, config, open_session, rpc, text};
-use support::{dist, modern_meta};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A `slow_work` call asking for progress, legacy era (on a session).
@@ -112,7 +113,7 @@ async fn trickled_headers_are_cut_off_and_a_healthy_call_still_gets_through() {
         });
     }
     let http = server.client();
-    let r = support::http::modern(
+    let r = kit::http::modern(
         &http,
         1,
         "tools/call",
@@ -120,7 +121,7 @@ async fn trickled_headers_are_cut_off_and_a_healthy_call_still_gets_through() {
     )
     .await;
     assert_eq!(text(&r.json()["result"]), "Hello, patient!");
-    tokio::time::timeout(support::WAIT, async {
+    tokio::time::timeout(kit::WAIT, async {
         while let Some(done) = trickles.join_next().await {
             done.unwrap();
         }
@@ -133,7 +134,7 @@ async fn trickled_headers_are_cut_off_and_a_healthy_call_still_gets_through() {
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed_and_long_answers_are_not() {
     let cfg = config("[http]\nheader_read_timeout_secs = 5\nidle_timeout_secs = 3\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let mut raw = Raw::connect(server.addr).await;
     raw.send(request(server.addr, "GET /healthz HTTP/1.1").as_bytes())
         .await;
@@ -156,7 +157,7 @@ async fn idle_keep_alive_connections_are_closed_and_long_answers_are_not() {
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_to_be_accepted() {
     let cfg = config("[http]\nmax_connections = 2\nheader_read_timeout_secs = 60\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let first = Raw::connect(server.addr).await;
     let _second = Raw::connect(server.addr).await;
     let mut third = Raw::connect(server.addr).await;
@@ -178,7 +179,7 @@ async fn connections_beyond_the_cap_wait_to_be_accepted() {
 #[tokio::test]
 async fn a_huge_declared_body_is_refused_before_100_continue() {
     let cfg = config("[http]\nmax_body_bytes = 1024\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let mut raw = Raw::connect(server.addr).await;
     let head = format!(
         "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
@@ -207,6 +208,7 @@ async fn a_huge_declared_body_is_refused_before_100_continue() {
 
 #[tokio::test]
 async fn sigterm_finishes_streamed_calls_of_both_eras_and_ends_listen_streams() {
+    // The real binary: SIGTERM is a process's business.
     let mut server = Served::start(&[], &[dist()]).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
@@ -250,7 +252,7 @@ async fn sigterm_finishes_streamed_calls_of_both_eras_and_ends_listen_streams() 
         "berth exited while a call was in flight"
     );
     // New connections are refused at once.
-    tokio::time::timeout(support::WAIT, async {
+    tokio::time::timeout(kit::WAIT, async {
         while !server.logged("no longer accepting connections") {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -271,6 +273,7 @@ async fn sigterm_finishes_streamed_calls_of_both_eras_and_ends_listen_streams() 
 #[tokio::test]
 async fn calls_still_running_at_the_drain_timeout_are_answered_with_a_shutdown_error() {
     let cfg = config("[http]\ndrain_timeout_secs = 1\n");
+    // The real binary: SIGTERM is a process's business.
     let mut server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
@@ -297,7 +300,7 @@ async fn calls_still_running_at_the_drain_timeout_are_answered_with_a_shutdown_e
 
 #[tokio::test]
 async fn operational_endpoints_refuse_foreign_hosts_and_origins() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(http.get(path, &[]).await.status, 200, "{path}");
@@ -311,7 +314,7 @@ async fn operational_endpoints_refuse_foreign_hosts_and_origins() {
 
 #[tokio::test]
 async fn hosts_and_origins_that_only_start_like_loopback_are_refused() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let init = rpc(
         1,

@@ -3,10 +3,10 @@
 //! and an update of another plugin's resource is never announced.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, InProcess, dist, fixtures};
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures};
 
 async fn client() -> Client {
     client_with("").await
@@ -21,7 +21,7 @@ async fn client_with(config: &str) -> Client {
     ));
     std::fs::write(&path, config).unwrap();
     let fixtures = fixtures();
-    let mut c = Client::serve_with(&["--config", path.to_str().unwrap()], &[dist(), &fixtures]);
+    let mut c = InProcess::stdio(kit::config_file(&path, &[dist(), &fixtures]));
     c.initialize("2025-11-25").await;
     c
 }

@@ -2,10 +2,10 @@
 //! on; a shutdown answers every call in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, dist};
 use serde_json::json;
-use support::{Client, dist};
 
 fn sigterm(pid: u32) {
     let status = std::process::Command::new("kill")
@@ -87,7 +87,7 @@ async fn sigterm_answers_every_call_in_flight_and_exits_cleanly() {
 
 #[tokio::test]
 async fn calls_still_running_when_the_drain_ends_are_answered_with_an_error() {
-    let dir = support::scratch("drain");
+    let dir = kit::scratch("drain");
     let config = dir.join("berth.toml");
     std::fs::write(&config, "[http]\ndrain_timeout_secs = 1\n").unwrap();
     let mut c = Client::serve_with(&["--config", config.to_str().unwrap()], &[dist()]);
@@ -131,14 +131,14 @@ async fn closing_input_ends_what_waits_for_the_client_and_berth_exits() {
     let listen = c
         .start(
             "subscriptions/listen",
-            json!({"_meta": support::modern_meta(), "notifications": {"toolsListChanged": true}}),
+            json!({"_meta": kit::modern_meta(), "notifications": {"toolsListChanged": true}}),
         )
         .await;
     let ack = c
         .notification("notifications/subscriptions/acknowledged")
         .await;
     assert!(ack.is_object());
-    c.close_input();
+    c.close_input().await;
     let (mut asked, mut ended) = (None, None);
     while asked.is_none() || ended.is_none() {
         let msg = c.recv().await;
@@ -163,14 +163,14 @@ async fn requests_over_the_in_flight_limit_are_refused_and_reading_goes_on() {
         listens.push(
             c.start(
                 "subscriptions/listen",
-                json!({"_meta": support::modern_meta(), "notifications": {"toolsListChanged": true}}),
+                json!({"_meta": kit::modern_meta(), "notifications": {"toolsListChanged": true}}),
             )
             .await,
         );
     }
     // One more request is refused at once, not queued behind them.
     let refused = c
-        .call("tools/list", json!({"_meta": support::modern_meta()}))
+        .call("tools/list", json!({"_meta": kit::modern_meta()}))
         .await;
     assert_eq!(refused["error"]["code"], -32600, "{refused}");
     assert!(
@@ -188,7 +188,7 @@ async fn requests_over_the_in_flight_limit_are_refused_and_reading_goes_on() {
     let mut listed = None;
     for _ in 0..50 {
         let r = c
-            .call("tools/list", json!({"_meta": support::modern_meta()}))
+            .call("tools/list", json!({"_meta": kit::modern_meta()}))
             .await;
         if r.get("result").is_some() {
             listed = Some(r);

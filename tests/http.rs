@@ -3,16 +3,17 @@
 //! operations, shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::InProcess;
+use kit::http::{BOTH, JSON_ONLY, Served, config, modern, open_session, rpc, text};
+use kit::{dist, modern_meta};
 use serde_json::json;
 use std::time::Duration;
-use support::http::{BOTH, JSON_ONLY, Served, config, modern, open_session, rpc, text};
-use support::{dist, modern_meta};
 
 #[tokio::test]
 async fn legacy_sessions_keep_state_until_deleted() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     assert!(sid.len() >= 32 && sid.bytes().all(|b| b.is_ascii_graphic()));
@@ -108,7 +109,7 @@ async fn legacy_sessions_keep_state_until_deleted() {
 
 #[tokio::test]
 async fn legacy_requests_need_a_known_session_and_a_supported_version() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let r = http
         .post("/mcp", &[BOTH], &rpc(1, "tools/list", json!({})))
@@ -154,7 +155,7 @@ async fn legacy_requests_need_a_known_session_and_a_supported_version() {
 
 #[tokio::test]
 async fn modern_requests_are_checked_against_their_headers_and_stand_alone() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let r = modern(
         &http,
@@ -254,7 +255,7 @@ async fn modern_requests_are_checked_against_their_headers_and_stand_alone() {
 
 #[tokio::test]
 async fn modern_handles_carry_state_across_stateless_requests() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let open = modern(
         &http,
@@ -290,7 +291,7 @@ async fn modern_handles_carry_state_across_stateless_requests() {
 #[tokio::test]
 async fn foreign_origins_and_hosts_are_refused_and_bodies_are_bounded() {
     let cfg = config("[http]\nmax_body_bytes = 1024\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let init = rpc(
         1,
@@ -326,7 +327,7 @@ async fn foreign_origins_and_hosts_are_refused_and_bodies_are_bounded() {
 #[tokio::test]
 async fn session_limits_are_enforced_with_a_clear_error() {
     let cfg = config("[sessions]\nmax_sessions = 2\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     open_session(&http, "2025-11-25").await;
     let second = open_session(&http, "2025-11-25").await;
@@ -355,7 +356,7 @@ async fn session_limits_are_enforced_with_a_clear_error() {
 
 #[tokio::test]
 async fn health_readiness_and_metrics_are_served() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     assert_eq!(http.get("/healthz", &[]).await.body, "ok\n");
     assert!(
@@ -386,6 +387,7 @@ async fn health_readiness_and_metrics_are_served() {
 
 #[tokio::test]
 async fn shutdown_drains_calls_in_flight_then_exits() {
+    // The real binary: SIGTERM is a process's business.
     let mut server = Served::start(&[], &[dist()]).await;
     let http = server.client();
     let call = tokio::spawn(async move {
@@ -406,7 +408,7 @@ async fn shutdown_drains_calls_in_flight_then_exits() {
     assert!(status.success());
     let r = call.await.unwrap();
     assert_eq!(text(&r.json()["result"]), "done: 10 steps");
-    let exit = tokio::time::timeout(support::WAIT, server.child.wait())
+    let exit = tokio::time::timeout(kit::WAIT, server.child.wait())
         .await
         .unwrap()
         .unwrap();
@@ -421,7 +423,7 @@ async fn every_request_is_authenticated_and_sessions_are_bound_to_their_owner() 
         "[[auth.api_keys]]\nsubject = \"alice\"\ntenant = \"acme\"\nsha256 = \"{alice_hash}\"\n\
          [[auth.api_keys]]\nsubject = \"bob\"\ntenant = \"acme\"\nsha256 = \"{bob_hash}\"\n"
     ));
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let init = rpc(
         1,

@@ -7,15 +7,15 @@
 //! response cap hold.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::origin::Origin;
+use kit::{Run, dist, run_berth, scratch};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use support::origin::Origin;
-use support::{Run, dist, run_berth, scratch};
 
 /// The local server: `/hello`, `/slow`, `/huge`, `/redirect?to=<url>`
-/// (tests/support/origin.rs), counting the connections it accepts.
+/// (tests/kit/src/origin.rs), counting the connections it accepts.
 async fn server() -> Origin {
     Origin::start("hello from the test server").await
 }

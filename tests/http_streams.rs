@@ -3,16 +3,17 @@
 //! transport, subscriptions and list changes, idle expiry.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::InProcess;
+use kit::http::{BOTH, Http, JSON_ONLY, config, open_session, rpc, text};
+use kit::{dist, modern_meta};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::http::{BOTH, Http, JSON_ONLY, Served, config, open_session, rpc, text};
-use support::{dist, modern_meta};
 
 #[tokio::test]
 async fn modern_progress_streams_and_closing_the_stream_cancels_the_call() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let call = |steps: u32| {
         let mut meta = modern_meta();
@@ -50,7 +51,7 @@ async fn modern_progress_streams_and_closing_the_stream_cancels_the_call() {
     );
     drop(stream);
     // The call is cancelled, not run to its end (200 × 40 ms).
-    let metrics = tokio::time::timeout(support::WAIT, async {
+    let metrics = tokio::time::timeout(kit::WAIT, async {
         loop {
             let m = http.get("/metrics", &[]).await.body;
             if m.contains(r#"outcome="cancelled"} 1"#) {
@@ -70,7 +71,7 @@ async fn modern_progress_streams_and_closing_the_stream_cancels_the_call() {
 
 #[tokio::test]
 async fn a_broken_legacy_stream_resumes_from_last_event_id_without_other_streams_events() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     let h = [BOTH, ("mcp-session-id", sid.as_str())];
@@ -121,7 +122,7 @@ async fn a_broken_legacy_stream_resumes_from_last_event_id_without_other_streams
 async fn the_get_stream_carries_server_pings_and_keep_alives() {
     // Keep-alives fill the silence between pings.
     let cfg = config("[http]\nping_interval_secs = 2\nkeep_alive_secs = 1\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     let mut stream = http
@@ -148,7 +149,7 @@ async fn the_get_stream_carries_server_pings_and_keep_alives() {
 
 #[tokio::test]
 async fn the_legacy_sse_transport_answers_on_its_stream_with_or_without_a_trailing_slash() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let mut stream = http
         .get_stream("/sse", &[("accept", "text/event-stream")])
@@ -395,7 +396,7 @@ async fn tool_list_changes_reach_modern_subscribers_and_legacy_streams() {
 #[tokio::test]
 async fn open_streams_are_bounded_and_a_closed_one_frees_its_place() {
     let cfg = config("[http]\nmax_streams = 1\n");
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let sid = open_session(&http, "2025-11-25").await;
     let headers = [BOTH, ("mcp-session-id", sid.as_str())];
@@ -411,7 +412,7 @@ async fn open_streams_are_bounded_and_a_closed_one_frees_its_place() {
         503
     );
     drop(first);
-    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let deadline = tokio::time::Instant::now() + kit::WAIT;
     loop {
         let again = http.get_stream("/mcp", &headers).await;
         if again.status == 200 {

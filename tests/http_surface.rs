@@ -3,13 +3,12 @@
 //! apart per principal, and arguments mirrored into `Mcp-Param-*` headers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::InProcess;
+use kit::dist;
+use kit::http::{BOTH, Http, JSON_ONLY, config, modern, modern_with, open_session, rpc, text};
 use serde_json::{Value, json};
-use support::dist;
-use support::http::{
-    BOTH, Http, JSON_ONLY, Served, config, modern, modern_with, open_session, rpc, text,
-};
 
 const MODERN: [(&str, &str); 2] = [BOTH, ("mcp-protocol-version", "2026-07-28")];
 
@@ -23,7 +22,7 @@ async fn modern_as(http: &Http, who: &str, id: i64, method: &str, params: Value)
 
 #[tokio::test]
 async fn legacy_http_clients_are_asked_on_the_calls_stream() {
-    let server = Served::start(&[], &[&dist().join("conformance")]).await;
+    let server = InProcess::http(kit::config("", &[&dist().join("conformance")])).await;
     let http = server.client();
     let init = rpc(
         1,
@@ -95,11 +94,11 @@ async fn resource_updates_reach_their_subscribers_and_notes_stay_with_their_owne
          [[auth.api_keys]]\nsubject = \"bob\"\ntenant = \"acme\"\nsha256 = \"{}\"\n",
         keys[0], keys[1]
     ));
-    let server = Served::start(&["--config", cfg.to_str().unwrap()], &[dist()]).await;
+    let server = InProcess::http(kit::config_file(&cfg, &[dist()])).await;
     let http = server.client();
     let listen = |uri: &'static str| {
         let mut params = json!({"notifications": {"resourceSubscriptions": [uri]}});
-        params["_meta"] = support::modern_meta();
+        params["_meta"] = kit::modern_meta();
         rpc(9, "subscriptions/listen", params)
     };
     let headers = [
@@ -172,7 +171,7 @@ async fn resource_updates_reach_their_subscribers_and_notes_stay_with_their_owne
 
 #[tokio::test]
 async fn mirrored_arguments_must_travel_in_matching_headers() {
-    let server = Served::start(&[], &[dist()]).await;
+    let server = InProcess::http(kit::config("", &[dist()])).await;
     let http = server.client();
     let list = modern(&http, 1, "tools/list", json!({})).await.json();
     let write = list["result"]["tools"]
@@ -195,7 +194,7 @@ async fn mirrored_arguments_must_travel_in_matching_headers() {
         let http = &http;
         async move {
             let mut body = rpc(3, "tools/call", call(id));
-            body["params"]["_meta"] = support::modern_meta();
+            body["params"]["_meta"] = kit::modern_meta();
             let mut h = vec![
                 MODERN[0],
                 MODERN[1],

@@ -6,13 +6,13 @@
 //! reports it, and no request reaches the server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::origin::Origin;
+use kit::{Run, dist, run_berth, scratch};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
-use support::origin::Origin;
-use support::{Run, dist, run_berth, scratch};
 use tokio_rustls::rustls;
 
 /// A certificate authority and a server certificate it signed for
@@ -40,7 +40,7 @@ fn certificates() -> (
 }
 
 /// The local server over TLS with `chain` and `key`
-/// (tests/support/origin.rs), counting the requests that got through the
+/// (tests/kit/src/origin.rs), counting the requests that got through the
 /// handshake.
 fn tls_config(
     chain: Vec<rustls::pki_types::CertificateDer<'static>>,

@@ -6,11 +6,11 @@
 //! other failure is masked.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, InProcess, modern_call, run_berth, scratch, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::{Client, modern_call, run_berth, scratch, text};
 
 /// Where `berth build` compiles Rust projects in these tests: shared, so a
 /// warm run does not compile the SDK's dependencies again.
@@ -25,10 +25,10 @@ fn rust_target() -> String {
 /// `berth build` into `plugins/dist/<language>`), and their names.
 fn examples(language: &str) -> (PathBuf, String, String) {
     if language == "rust" {
-        let dist = support::dist().to_path_buf();
+        let dist = kit::dist().to_path_buf();
         return (dist, "hello".to_owned(), "counter".to_owned());
     }
-    let dist = support::language_dist(language);
+    let dist = kit::language_dist(language);
     let suffix = match language {
         "python" => "py",
         other => other,
@@ -47,11 +47,11 @@ fn logs(c: &Client) -> Vec<String> {
 /// The same checks for every language's `hello` and `counter`.
 async fn examples_serve(language: &str) {
     let (dir, hello, counter) = examples(language);
-    let mut c = Client::serve(&[&dir]);
+    let mut c = InProcess::stdio(kit::config("", &[&dir]));
     c.initialize("2025-11-25").await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     for tool in [
         format!("{hello}_greet"),
         format!("{counter}_increment"),
@@ -96,7 +96,7 @@ async fn examples_serve(language: &str) {
     );
     assert!(c.finish().await.success());
 
-    let mut m = Client::serve(&[&dir]);
+    let mut m = InProcess::stdio(kit::config("", &[&dir]));
     let handle = m.open_handle().await;
     for expected in ["1", "2", "3"] {
         let r = m
@@ -253,7 +253,7 @@ async fn template_builds_and_serves(language: &str) {
     assert_eq!(built.code, Some(0), "{}", built.all());
     assert!(built.stdout.contains("demo_greet"), "{}", built.all());
 
-    let mut c = Client::serve(&[&project]);
+    let mut c = InProcess::stdio(kit::config("", &[&project]));
     c.initialize("2025-11-25").await;
     let r = c.tool("demo_greet", json!({"name": "Ada"})).await;
     assert!(text(&r).starts_with("Hello, Ada"), "{language}: {r}");
@@ -302,10 +302,10 @@ fn count_of(result: &Value) -> u64 {
 }
 
 /// Runs berth in `dir`.
-async fn run_cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> support::Run {
-    let mut cmd = support::berth();
+async fn run_cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> kit::Run {
+    let mut cmd = kit::berth();
     cmd.current_dir(dir).args(args).envs(env.iter().copied());
-    support::run_within(cmd, BUILD_WAIT).await
+    kit::run_within(cmd, BUILD_WAIT).await
 }
 
 /// Builds fetch toolchains and compile: far longer than a request.

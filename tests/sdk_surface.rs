@@ -1,7 +1,7 @@
 //! The Python and JavaScript SDKs' wider surface, end to end: probe
 //! plugins (`plugins/fixtures/probe-py`, `probe-js`, twins with the same
 //! names and answers) and `plugins/examples/fetch-py` are built with the
-//! real `berth build`, once per test binary, in scratch copies, then
+//! real `berth build`, in copies, once until their sources change, then
 //! served by the real `berth serve --stdio`. Checked for both languages:
 //! a masked exception, a user error, invalid params, structured output
 //! with its schema, elicitation over two rounds (and a declined one),
@@ -11,22 +11,19 @@
 //! from a local server it is granted and is refused another host.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::origin::Origin;
+use kit::{Client, InProcess, modern_call, scratch, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use support::origin::Origin;
-use support::{Client, modern_call, scratch, text};
 
-/// Building fetches toolchains and compiles: far longer than a request.
-const BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(900);
-
-/// A project of the repository, built once per test binary.
+/// A project of the repository, built by the kit.
 struct Project {
     /// Where it lives, relative to the repository.
     source: &'static str,
-    built: OnceLock<Result<PathBuf, String>>,
+    built: OnceLock<PathBuf>,
 }
 
 static PROBE_PY: Project = Project {
@@ -48,86 +45,19 @@ impl Project {
         self.source.rsplit('/').next().unwrap()
     }
 
-    /// A scratch copy of the project, built by `berth build` (once; a
-    /// failed build fails every test that needs it, with its output).
+    /// A copy of the project built by `berth build`: by the first test
+    /// binary that needs it since its sources changed (a failed build
+    /// fails every test that needs it, with its output).
     fn dir(&self) -> &Path {
         self.built
-            .get_or_init(|| self.build())
-            .as_ref()
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn build(&self) -> Result<PathBuf, String> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let label = format!("build-{}", self.name());
-        remove_leftovers(&label);
-        let copy = scratch(&label).join(self.name());
-        copy_project(&root.join(self.source), &copy);
-        let dir = copy.clone();
-        // `berth build` in a thread of its own: the caller may be inside a
-        // test's runtime, which cannot block on another.
-        let run = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let mut cmd = support::berth();
-            cmd.arg("build").arg(&dir);
-            rt.block_on(support::run_within(cmd, BUILD_WAIT))
-        })
-        .join()
-        .map_err(|_| format!("berth build {} did not finish", self.source))?;
-        let wasm = copy.join(format!("{}.wasm", self.name()));
-        if run.code != Some(0) || !wasm.exists() {
-            return Err(format!("berth build {} failed: {}", self.source, run.all()));
-        }
-        Ok(copy)
-    }
-}
-
-/// Removes the build copies `label` of earlier runs of this binary (tens
-/// of MB each) whose process is gone; only where `/proc` tells.
-fn remove_leftovers(label: &str) {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let prefix = format!("{}-{label}-", env!("CARGO_CRATE_NAME"));
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    for entry in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(&prefix) else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Copies the project's sources, leaving out what a build writes.
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if [".berth", "node_modules", "__pycache__"].contains(&name.as_ref())
-            || name.ends_with(".wasm")
-        {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_project(&entry.path(), &to.join(&*name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&*name)).unwrap();
-        }
+            .get_or_init(|| kit::paths::built_project(self.source))
     }
 }
 
 /// A legacy session over the probe, with elicitation declared and every
 /// log level asked for.
 async fn legacy(project: &Project) -> Client {
-    let mut c = Client::serve(&[project.dir()]);
+    let mut c = InProcess::stdio(kit::config("", &[project.dir()]));
     c.initialize_with("2025-11-25", json!({"elicitation": {}}))
         .await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
@@ -169,7 +99,7 @@ async fn surface(project: &Project) {
     let tool = |name: &str| format!("{p}_{name}");
 
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     for name in [
         "boom", "refuse", "bad_args", "stats", "remember", "ask_name",
     ] {
@@ -399,7 +329,7 @@ async fn surface(project: &Project) {
 /// same principal; session-scoped state is not.
 async fn user_state(project: &Project) {
     let p = project.name();
-    let mut c = Client::serve(&[project.dir()]);
+    let mut c = InProcess::stdio(kit::config("", &[project.dir()]));
     let mut handles = Vec::new();
     for _ in 0..2 {
         handles.push(c.open_handle().await);
@@ -490,7 +420,7 @@ async fn fetch_py_gets_from_a_granted_local_server_and_is_refused_another_host()
         "[sandbox]\nallow_private_hosts = [\"127.0.0.1\"]\nallow_plain_http = true\n",
     )
     .unwrap();
-    let mut c = Client::serve_with(&["--config", config.to_str().unwrap()], &[&dir]);
+    let mut c = InProcess::stdio(kit::config_file(&config, &[&dir]));
     c.initialize("2025-11-25").await;
     let base = format!("http://127.0.0.1:{port}");
     let r = c

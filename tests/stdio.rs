@@ -2,14 +2,14 @@
 //! driven as an MCP client drives it, in both protocol eras.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, InProcess, dist, fixtures, modern_call, modern_meta, text};
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures, modern_call, modern_meta, text};
 
 #[tokio::test]
 async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     let init = c.initialize("2025-06-18").await;
     assert_eq!(init["protocolVersion"], "2025-06-18");
     assert_eq!(init["capabilities"]["tools"], json!({"listChanged": true}));
@@ -18,7 +18,7 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
         "legacy results carry no resultType"
     );
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     assert_eq!(
         names,
         [
@@ -48,7 +48,7 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
     }
     assert!(c.finish().await.success());
 
-    let mut second = Client::examples();
+    let mut second = InProcess::stdio(kit::config("", &[dist()]));
     second.initialize("2025-11-25").await;
     assert_eq!(
         text(&second.tool("counter_increment", json!({})).await),
@@ -59,7 +59,7 @@ async fn legacy_counter_counts_per_session_and_a_new_session_starts_at_one() {
 
 #[tokio::test]
 async fn modern_requests_are_stateless_and_state_lives_in_explicit_handles() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     let discover = c
         .ok("server/discover", json!({"_meta": modern_meta()}))
         .await;
@@ -137,7 +137,7 @@ async fn modern_requests_are_stateless_and_state_lives_in_explicit_handles() {
 
 #[tokio::test]
 async fn modern_requests_with_bad_meta_get_the_spec_errors() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     let mut meta = modern_meta();
     meta["io.modelcontextprotocol/protocolVersion"] = json!("1900-01-01");
     let r = c.call("tools/list", json!({"_meta": meta})).await;
@@ -190,7 +190,7 @@ fn logs(c: &Client) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn log_messages_arrive_only_at_or_above_the_requested_level() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     c.initialize("2025-11-25").await;
     c.ok("logging/setLevel", json!({"level": "info"})).await;
     c.tool("hello_greet", json!({"name": "Ada"})).await;
@@ -224,7 +224,7 @@ async fn log_messages_arrive_only_at_or_above_the_requested_level() {
 
 #[tokio::test]
 async fn progress_arrives_with_a_token_and_never_without() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     c.initialize("2025-11-25").await;
     let args = json!({"steps": 3, "step_ms": 10});
     let r = c
@@ -275,7 +275,7 @@ async fn progress_arrives_with_a_token_and_never_without() {
 
 #[tokio::test]
 async fn a_cancelled_call_stops_gets_no_response_and_the_host_keeps_serving() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     c.initialize("2025-11-25").await;
     c.ok("logging/setLevel", json!({"level": "notice"})).await;
     let id = c
@@ -322,10 +322,11 @@ async fn a_cancelled_call_stops_gets_no_response_and_the_host_keeps_serving() {
 
 #[tokio::test]
 async fn misbehaving_plugins_are_stopped_masked_and_the_host_keeps_serving() {
+    // The real binary: what plugins print must not reach its stdout.
     let mut c = Client::serve(&[dist(), &fixtures()]);
     c.initialize("2025-11-25").await;
     let list = c.ok("tools/list", json!({})).await;
-    let names = support::tool_names(&list);
+    let names = kit::tool_names(&list);
     assert!(names.contains(&"loop_spin") && names.contains(&"hello_greet"));
     assert!(
         !names.iter().any(|n| n.starts_with("wrong")),
@@ -356,7 +357,7 @@ async fn misbehaving_plugins_are_stopped_masked_and_the_host_keeps_serving() {
 
 #[tokio::test]
 async fn bad_input_gets_the_right_json_rpc_errors_and_loses_nothing() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     c.initialize("2025-11-25").await;
     c.send_raw("{this is not json").await;
     let r = c.recv().await;
@@ -411,7 +412,7 @@ async fn legacy_versions_are_negotiated() {
         ("2025-03-26", "2025-03-26"),
         ("2099-01-01", "2025-11-25"),
     ] {
-        let mut c = Client::examples();
+        let mut c = InProcess::stdio(kit::config("", &[dist()]));
         assert_eq!(c.initialize(asked).await["protocolVersion"], got);
         assert_eq!(c.call("ping", json!({})).await["result"], json!({}));
     }
@@ -419,7 +420,7 @@ async fn legacy_versions_are_negotiated() {
 
 #[tokio::test]
 async fn a_modern_subscription_is_acknowledged_and_ends_when_cancelled() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     let id = c
         .start(
             "subscriptions/listen",

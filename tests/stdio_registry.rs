@@ -4,10 +4,10 @@
 //! the tools' schemas.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, InProcess, dist, fixtures, modern_meta, text};
 use serde_json::{Value, json};
-use support::{Client, dist, fixtures, modern_meta, text};
 
 #[tokio::test]
 async fn a_name_collision_skips_the_second_plugin_with_a_clear_error() {
@@ -16,7 +16,7 @@ async fn a_name_collision_skips_the_second_plugin_with_a_clear_error() {
     std::fs::copy(dist().join("hello.wasm"), dir.join("hello.wasm")).unwrap();
     std::fs::copy(dist().join("hello.wasm"), dir.join("hello2.wasm")).unwrap();
     std::fs::write(dir.join("hello2.toml"), "prefix = \"hello\"\n").unwrap();
-    let mut c = Client::serve(&[&dir]);
+    let mut c = InProcess::stdio(kit::config("", &[&dir]));
     c.initialize("2025-11-25").await;
     let list = c.ok("tools/list", json!({})).await;
     assert_eq!(list["tools"].as_array().unwrap().len(), 1);
@@ -31,7 +31,7 @@ async fn a_name_collision_skips_the_second_plugin_with_a_clear_error() {
 async fn tools_list_pages_through_every_tool_with_opaque_cursors() {
     let file = std::env::temp_dir().join(format!("berth-pages-{}.toml", std::process::id()));
     std::fs::write(&file, "[protocol]\npage_size = 2\n").unwrap();
-    let mut c = Client::serve_with(&["--config", file.to_str().unwrap()], &[dist()]);
+    let mut c = InProcess::stdio(kit::config_file(&file, &[dist()]));
     c.initialize("2025-11-25").await;
     let mut names = Vec::new();
     let mut cursor = Value::Null;
@@ -63,25 +63,25 @@ async fn tools_list_pages_through_every_tool_with_opaque_cursors() {
 
 #[tokio::test]
 async fn handshake_discovery_and_tool_list_match_the_golden_files() {
-    let mut c = Client::examples();
+    let mut c = InProcess::stdio(kit::config("", &[dist()]));
     let init = c.initialize("2025-11-25").await;
-    support::golden("initialize", &init);
-    support::golden("tools_list", &c.ok("tools/list", json!({})).await);
-    support::golden(
+    kit::golden("initialize", &init);
+    kit::golden("tools_list", &c.ok("tools/list", json!({})).await);
+    kit::golden(
         "discover",
         &c.ok("server/discover", json!({"_meta": modern_meta()}))
             .await,
     );
     let unknown = c.call("tools/call", json!({"name": "nope"})).await;
-    support::golden("error_unknown_tool", &unknown["error"]);
+    kit::golden("error_unknown_tool", &unknown["error"]);
 }
 
-/// Polls `tools/list` until `check` holds (bounded by `support::WAIT`).
+/// Polls `tools/list` until `check` holds (bounded by `kit::WAIT`).
 async fn wait_for_tools(c: &mut Client, check: impl Fn(&[&str]) -> bool) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let deadline = tokio::time::Instant::now() + kit::WAIT;
     loop {
         let list = c.ok("tools/list", json!({})).await;
-        let names = support::tool_names(&list);
+        let names = kit::tool_names(&list);
         if check(&names) {
             return names.iter().map(|n| (*n).to_owned()).collect();
         }
@@ -109,7 +109,7 @@ async fn plugins_added_changed_and_removed_while_running_are_served_without_a_re
     };
     put("hello.wasm", "hello.wasm");
     put("slow.wasm", "slow.wasm");
-    let mut c = Client::serve_with(&["--config", cfg.to_str().unwrap()], &[&dir]);
+    let mut c = InProcess::stdio(kit::config_file(&cfg, &[&dir]));
     c.initialize("2025-11-25").await;
     wait_for_tools(&mut c, |n| {
         n.contains(&"hello_greet") && n.contains(&"slow_work")
@@ -154,7 +154,7 @@ async fn plugins_added_changed_and_removed_while_running_are_served_without_a_re
 
 #[tokio::test]
 async fn arguments_and_structured_results_are_checked_against_the_schemas() {
-    let mut c = Client::serve(&[dist(), &fixtures()]);
+    let mut c = InProcess::stdio(kit::config("", &[dist(), &fixtures()]));
     c.initialize("2025-11-25").await;
     c.ok("logging/setLevel", json!({"level": "debug"})).await;
     // Arguments that do not fit never reach the plugin (it would log).

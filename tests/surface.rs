@@ -2,13 +2,13 @@
 //! over stdio with the real conformance and notes plugins, in both eras.
 //! The conformance suite checks shapes; these compare exact content.
 
-mod support;
+use berth_testkit as kit;
 
+use kit::{Client, InProcess, dist, modern_meta, text};
 use serde_json::{Value, json};
-use support::{Client, dist, modern_meta, text};
 
 fn client() -> Client {
-    Client::serve(&[dist(), &dist().join("conformance")])
+    InProcess::stdio(kit::config("", &[dist(), &dist().join("conformance")]))
 }
 
 /// `initialize` declaring `capabilities`, then `initialized`.

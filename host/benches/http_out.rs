@@ -16,9 +16,7 @@
 //! Run with `cargo bench -p berth --bench http_out [-- <samples>]`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-#[allow(dead_code)]
-#[path = "../../xtask/src/plugins.rs"]
-mod plugins;
+use xtask::plugins;
 
 mod common;
 
@@ -166,7 +164,7 @@ fn main() {
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(2000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let dist = plugins::build(root).unwrap();
+    let dist = plugins::build(root, &plugins::source_dist(root)).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

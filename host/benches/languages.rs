@@ -13,9 +13,7 @@
 
 mod common;
 
-#[allow(dead_code)]
-#[path = "../../xtask/src/plugins.rs"]
-mod plugins;
+use xtask::plugins;
 
 use berth::config::{Overrides, RawConfig};
 use serde_json::json;
@@ -119,7 +117,7 @@ fn main() {
         .parent()
         .unwrap()
         .to_owned();
-    let dist = plugins::build(&root).unwrap();
+    let dist = plugins::build(&root, &plugins::source_dist(&root)).unwrap();
     let mut examples = vec![("rust".to_owned(), dist.join("hello.wasm"))];
     for (language, names) in plugins::LANGUAGE_EXAMPLES {
         let hello = names.iter().find(|n| n.starts_with("hello")).unwrap();

@@ -16,10 +16,7 @@
 
 mod common;
 
-// Shared with xtask; the bench uses only part of it.
-#[allow(dead_code)]
-#[path = "../../xtask/src/plugins.rs"]
-mod plugins;
+use xtask::plugins;
 
 use berth::auth::{Principal, TenantId};
 use berth::config::{Overrides, RawConfig};
@@ -250,7 +247,7 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_default();
-    let dist = plugins::build(&root()).unwrap();
+    let dist = plugins::build(&root(), &plugins::source_dist(&root())).unwrap();
     let cache = std::env::temp_dir().join(format!("berth-bench-cache-{}", std::process::id()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,8 +4,8 @@
 //! The suite's npm packages (and Node 22, from the npm package `node`) are
 //! pinned in `conformance/package.json` and its lock file, installed with
 //! `npm ci` into `~/.cache/berth/conformance` (again only when the lock
-//! changes). berth serves `plugins/dist/conformance` on a free loopback
-//! port; each run must pass. Scenarios the suite runs but does not score
+//! changes). berth serves `conformance/` of the tests' dist directory
+//! (`plugins::test_dist`) on a free loopback port; each run must pass. Scenarios the suite runs but does not score
 //! (the optional `tasks` extension, pending ones) are reported apart from
 //! failures of scored ones.
 

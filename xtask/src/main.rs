@@ -18,12 +18,12 @@
 
 mod conformance;
 mod pgo;
-mod plugins;
 mod served;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use xtask::plugins;
 
 fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,7 +94,7 @@ fn wasm_target() -> Result<()> {
 
 fn build_plugins(root: &Path) -> Result<PathBuf> {
     wasm_target()?;
-    let dist = plugins::build(root).map_err(anyhow::Error::msg)?;
+    let dist = plugins::build(root, &plugins::source_dist(root)).map_err(anyhow::Error::msg)?;
     eprintln!("plugins built into {}", dist.display());
     Ok(dist)
 }
@@ -104,7 +104,8 @@ fn build_plugins(root: &Path) -> Result<PathBuf> {
 fn build_languages(root: &Path) -> Result<PathBuf> {
     run(host_cargo(root).args(["build", "-p", "berth", "--bin", "berth"]))?;
     let berth = target_dir().join("debug").join("berth");
-    plugins::build_languages(root, &berth, None).map_err(anyhow::Error::msg)?;
+    plugins::build_languages(root, &plugins::source_dist(root), &berth, None)
+        .map_err(anyhow::Error::msg)?;
     Ok(berth)
 }
 
@@ -180,9 +181,12 @@ fn test(root: &Path) -> Result<()> {
         Ok(String::new())
     })();
     record("format", format);
+    // The tests' plugins, built once here, outside the source tree; the
+    // tests find them through `BERTH_TEST_PLUGINS` and build nothing.
+    let dist = plugins::test_dist(&target_dir());
     let plugins_ok = record(
         "plugins",
-        plugins::build_linted(root)
+        plugins::build_linted(root, &dist)
             .map(|_| "built, clippy clean".to_owned())
             .map_err(anyhow::Error::msg),
     );
@@ -203,9 +207,10 @@ fn test(root: &Path) -> Result<()> {
         let berth = target_dir().join("debug").join("berth");
         record(
             "languages",
-            // Into the compiled-code cache the tests use (tests/support).
+            // Into the compiled-code cache the tests use (tests/kit).
             plugins::build_languages(
                 root,
+                &dist,
                 &berth,
                 Some(&target_dir().join("tmp").join("berth-cache")),
             )
@@ -215,13 +220,12 @@ fn test(root: &Path) -> Result<()> {
         );
         record(
             "tests",
-            run(with_clippy(&mut host_cargo(root)).args(["test", "--workspace"]))
-                .map(|()| String::new()),
+            run(with_clippy(&mut host_cargo(root))
+                .env(plugins::TEST_DIST_ENV, &dist)
+                .args(["test", "--workspace"]))
+            .map(|()| String::new()),
         );
-        record(
-            "conformance",
-            conformance::run(root, &berth, &root.join("plugins").join("dist")),
-        );
+        record("conformance", conformance::run(root, &berth, &dist));
     } else {
         for name in ["host", "languages", "tests", "conformance"] {
             if !steps.iter().any(|s| s.name == name) {

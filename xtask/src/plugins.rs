@@ -1,11 +1,15 @@
 //! Builds the plugin workspace for `wasm32-wasip2` and lays out the
-//! directory berth serves: examples in `plugins/dist`, fixtures (with their
-//! manifests) in `plugins/dist/fixtures`, the conformance plugin in
-//! `plugins/dist/conformance`.
+//! directory berth serves (a "dist" directory): examples at its top,
+//! fixtures (with their manifests) in `fixtures/`, the conformance plugin in
+//! `conformance/`, examples in other languages in `<language>/`. The quick
+//! start's dist is `plugins/dist`; the tests' is [`test_dist`], under the
+//! build's target directory, so a test run writes nothing into the source
+//! tree.
 //!
-//! Shared by `xtask` and the end-to-end tests (included by path), so it
-//! uses std only. The nested cargo gets its own target directory, so it
-//! never waits on the lock of the cargo that runs it.
+//! Shared by `xtask` and the tests' helper crate (`tests/kit`, through
+//! this crate's library), so it uses std only. The nested cargo gets its
+//! own target directory, so it never waits on the lock of the cargo that
+//! runs it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,41 +52,118 @@ pub const LANGUAGE_EXAMPLES: &[(&str, &[&str])] = &[
     ("zig", &["hello-zig", "counter-zig"]),
 ];
 
+/// The environment variable naming a dist directory already built for the
+/// tests (`cargo xtask test` sets it): the tests then build nothing.
+pub const TEST_DIST_ENV: &str = "BERTH_TEST_PLUGINS";
+
+/// The tests' dist directory for the host build in `target` (a cargo
+/// target directory): `<target>/berth-test-plugins`.
+pub fn test_dist(target: &Path) -> PathBuf {
+    target.join("berth-test-plugins")
+}
+
+/// The quick start's dist directory, `plugins/dist`.
+pub fn source_dist(root: &Path) -> PathBuf {
+    root.join("plugins").join("dist")
+}
+
 /// Builds the [`LANGUAGE_EXAMPLES`] with `berth` (its `build` command, which
 /// installs pinned toolchains on first use) and lays them out in
-/// `plugins/dist/<language>/`. `cache`: the compiled-code cache the build
+/// `<dist>/<language>/`. `cache`: the compiled-code cache the build
 /// fills (berth's default if `None`), so the berth that serves them next
 /// does not compile them again. Returns the dist directory.
-pub fn build_languages(root: &Path, berth: &Path, cache: Option<&Path>) -> Result<PathBuf, String> {
-    let dist = root.join("plugins").join("dist");
+pub fn build_languages(
+    root: &Path,
+    dist: &Path,
+    berth: &Path,
+    cache: Option<&Path>,
+) -> Result<PathBuf, String> {
     for (language, names) in LANGUAGE_EXAMPLES {
-        let out = dist.join(language);
-        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-        for name in *names {
-            let project = root.join("plugins").join("examples").join(name);
-            let mut cmd = Command::new(berth);
-            if let Some(cache) = cache {
-                cmd.env("BERTH_CACHE_DIR", cache);
-            }
-            let status = cmd
-                .arg("build")
-                .arg(&project)
-                .status()
-                .map_err(|e| format!("cannot run {}: {e}", berth.display()))?;
-            if !status.success() {
-                return Err(format!(
-                    "berth build {} failed ({status})",
-                    project.display()
-                ));
-            }
-            for ext in ["wasm", "toml"] {
-                let file = format!("{name}.{ext}");
-                std::fs::copy(project.join(&file), out.join(&file))
-                    .map_err(|e| format!("copy {file}: {e}"))?;
-            }
+        build_language(root, dist, language, names, berth, cache)?;
+    }
+    Ok(dist.to_owned())
+}
+
+/// [`build_languages`] for one `language` and its example `names`: each
+/// built in a copy under `<dist>/.build/`, laid out in `<dist>/<language>/`.
+pub fn build_language(
+    root: &Path,
+    dist: &Path,
+    language: &str,
+    names: &[&str],
+    berth: &Path,
+    cache: Option<&Path>,
+) -> Result<(), String> {
+    let out = dist.join(language);
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    for name in names {
+        let source = root.join("plugins").join("examples").join(name);
+        let built = build_project(berth, &source, &dist.join(".build"), cache)?;
+        for ext in ["wasm", "toml"] {
+            let file = format!("{name}.{ext}");
+            std::fs::copy(built.join(&file), out.join(&file))
+                .map_err(|e| format!("copy {file}: {e}"))?;
         }
     }
-    Ok(dist)
+    Ok(())
+}
+
+/// Copies the project `source` into `<into>/<its name>` (leaving out what
+/// a build writes; what an earlier build there wrote stays, so installed
+/// packages are reused) and builds the copy with `berth build`, so the
+/// source tree gets nothing. Returns the copy, holding `<name>.wasm`.
+pub fn build_project(
+    berth: &Path,
+    source: &Path,
+    into: &Path,
+    cache: Option<&Path>,
+) -> Result<PathBuf, String> {
+    let name = source
+        .file_name()
+        .ok_or_else(|| format!("{} has no name", source.display()))?;
+    let copy = into.join(name);
+    copy_project(source, &copy)?;
+    let mut cmd = Command::new(berth);
+    if let Some(cache) = cache {
+        cmd.env("BERTH_CACHE_DIR", cache);
+    }
+    let status = cmd
+        .arg("build")
+        .arg(&copy)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", berth.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "berth build {} (a copy of {}) failed ({status})",
+            copy.display(),
+            source.display()
+        ));
+    }
+    Ok(copy)
+}
+
+/// Copies a project's sources from `from` into `to`, leaving out what a
+/// build writes (`.berth`, `node_modules`, `__pycache__`, `*.wasm`).
+pub fn copy_project(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if [".berth", "node_modules", "__pycache__"].contains(&name.as_ref())
+            || name.ends_with(".wasm")
+        {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&*name));
+        if src.is_dir() {
+            copy_project(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The plugin build's target directory: `$BERTH_PLUGINS_TARGET_DIR`, else
@@ -122,19 +203,19 @@ pub fn clippy_env() -> [(&'static str, String); 2] {
     ]
 }
 
-/// Builds every plugin (release) and copies them to `plugins/dist`.
-/// Returns the dist directory. Settings of the caller's environment (such
-/// as a clippy wrapper set by `cargo xtask test`) carry over.
-pub fn build(root: &Path) -> Result<PathBuf, String> {
-    build_with(root, &[])
+/// Builds every plugin (release) and lays them out in `dist`. Returns the
+/// dist directory. Settings of the caller's environment (such as a clippy
+/// wrapper set by `cargo xtask test`) carry over.
+pub fn build(root: &Path, dist: &Path) -> Result<PathBuf, String> {
+    build_with(root, dist, &[])
 }
 
 /// [`build`], with every plugin crate linted by clippy (warnings fail).
-pub fn build_linted(root: &Path) -> Result<PathBuf, String> {
-    build_with(root, &clippy_env())
+pub fn build_linted(root: &Path, dist: &Path) -> Result<PathBuf, String> {
+    build_with(root, dist, &clippy_env())
 }
 
-fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
+fn build_with(root: &Path, dist: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
     let plugins = root.join("plugins");
     let target = target_dir(root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -176,7 +257,6 @@ fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
         }
     }
     let built = target.join("wasm32-wasip2").join("release");
-    let dist = plugins.join("dist");
     let fixtures = dist.join("fixtures");
     std::fs::create_dir_all(&fixtures).map_err(|e| format!("{}: {e}", fixtures.display()))?;
     let copy = |from: PathBuf, to: PathBuf| {
@@ -232,7 +312,7 @@ fn build_with(root: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
             copy(manifest, fixtures.join(format!("{name}.toml")))?;
         }
     }
-    Ok(dist)
+    Ok(dist.to_owned())
 }
 
 /// Copies the files and directories under `from` into `to` (files that

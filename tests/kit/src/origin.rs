@@ -4,7 +4,6 @@
 //! `/redirect?to=<url>` is a 302 there, anything else a 404. It counts the
 //! connections it accepts and the requests it answers (over TLS, only
 //! those that got through the handshake).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -19,6 +18,7 @@ use tokio_rustls::rustls::ServerConfig;
 
 /// A running origin.
 pub struct Origin {
+    /// The port it listens on, on 127.0.0.1.
     pub port: u16,
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,

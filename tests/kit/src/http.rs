@@ -1,6 +1,5 @@
 //! A small HTTP/1.1 client for the tests (one connection per request),
 //! with a Server-Sent Events reader, and a `berth serve --http` launcher.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -17,7 +16,9 @@ use tokio::process::Child;
 
 /// A running `berth serve --http 127.0.0.1:0`.
 pub struct Served {
+    /// The process.
     pub child: Child,
+    /// Where it listens.
     pub addr: SocketAddr,
     /// Everything it logged so far.
     pub log: Arc<Mutex<String>>,
@@ -131,6 +132,7 @@ impl Served {
         Self { child, addr, log }
     }
 
+    /// A client of it.
     pub fn client(&self) -> Http {
         Http { addr: self.addr }
     }
@@ -138,17 +140,22 @@ impl Served {
 
 /// A response read in full.
 pub struct Reply {
+    /// The status.
     pub status: StatusCode,
+    /// The headers.
     pub headers: hyper::HeaderMap,
+    /// The body, as text.
     pub body: String,
 }
 
 impl Reply {
+    /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
+    /// The header `name`, if there and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -157,12 +164,16 @@ impl Reply {
 /// One SSE event.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
+    /// The `event:` field.
     pub event: Option<String>,
+    /// The `id:` field.
     pub id: Option<String>,
+    /// The `data:` lines, joined by newlines.
     pub data: String,
 }
 
 impl Event {
+    /// The data as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap()
     }
@@ -170,7 +181,9 @@ impl Event {
 
 /// A response whose body is read as an SSE stream.
 pub struct Stream {
+    /// The status.
     pub status: StatusCode,
+    /// The headers.
     pub headers: hyper::HeaderMap,
     body: Incoming,
     buf: String,
@@ -227,6 +240,7 @@ impl Stream {
 /// The client.
 #[derive(Clone, Copy)]
 pub struct Http {
+    /// The server's address.
     pub addr: SocketAddr,
 }
 
@@ -326,19 +340,24 @@ fn stream(resp: Response<Incoming>) -> Stream {
 
 // Helpers shared by the HTTP test files.
 
+/// `Accept` for JSON or a stream.
 pub const BOTH: (&str, &str) = ("accept", "application/json, text/event-stream");
+/// `Accept` for JSON only.
 pub const JSON_ONLY: (&str, &str) = ("accept", "application/json");
 
+/// A JSON-RPC request.
 pub fn rpc(id: i64, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
+/// The first text block of a tool result.
 pub fn text(result: &Value) -> &str {
     result["content"][0]["text"]
         .as_str()
         .unwrap_or_else(|| panic!("no text in {result}"))
 }
 
+/// Writes `toml` to a fresh file (in the system's temporary directory); its path, for `--config`.
 pub fn config(toml: &str) -> std::path::PathBuf {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -408,16 +427,19 @@ pub async fn modern_with(
 /// a request slowly or in pieces, keep a connection idle, watch for
 /// `100 Continue`, or notice the server closing the connection.
 pub struct Raw {
+    /// The connection.
     pub tcp: TcpStream,
 }
 
 impl Raw {
+    /// Connects to `addr`.
     pub async fn connect(addr: SocketAddr) -> Self {
         Self {
             tcp: TcpStream::connect(addr).await.unwrap(),
         }
     }
 
+    /// Sends `bytes` as they are.
     pub async fn send(&mut self, bytes: &[u8]) {
         use tokio::io::AsyncWriteExt;
         self.tcp.write_all(bytes).await.unwrap();
