@@ -3,7 +3,7 @@
 //! key-value store, and shut down with calls in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as support;
 
 use berth::auth::{AuthError, AuthFuture, Authenticate, Principal, TenantId};
 use berth::config::{Config, Overrides, RawConfig};

@@ -4,7 +4,7 @@
 //! sends nothing, and its stderr log is the same either way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use berth_testkit as support;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};

@@ -10,9 +10,8 @@
 use crate::http::Http;
 use crate::stdio::Client;
 use crate::{WAIT, paths};
-use berth::app::App;
+use berth::Host;
 use berth::config::{Config, Overrides, RawConfig};
-use berth::protocol::Server;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -80,10 +79,12 @@ impl InProcess {
     /// --http 127.0.0.1:0` would.
     pub async fn http(config: Config) -> InProcessHttp {
         let (ready, listening) = oneshot::channel();
-        let (shutdown, done) = host(config, move |server, config, shutdown| async move {
+        let (shutdown, done) = host(config, move |host, shutdown| async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let _ = ready.send(listener.local_addr()?);
-            berth::transport::http::serve(listener, server, config.http, shutdown).await
+            host.serve_http(listener, shutdown)
+                .await
+                .map_err(std::io::Error::other)
         });
         let addr = tokio::time::timeout(WAIT, listening)
             .await
@@ -101,16 +102,17 @@ impl InProcess {
     pub fn stdio(config: Config) -> Client {
         let (client, server) = tokio::io::duplex(1 << 16);
         let (from_server, to_server) = tokio::io::split(client);
-        let (shutdown, done) = host(config, move |host, config, shutdown| async move {
+        let (shutdown, done) = host(config, move |host, shutdown| async move {
             let (input, output) = tokio::io::split(server);
-            berth::transport::stdio::serve(host, input, output, shutdown, config.http.drain_timeout)
+            host.serve_stdio(input, output, shutdown)
                 .await
+                .map_err(std::io::Error::other)
         });
         Client::in_process(Box::pin(to_server), Box::pin(from_server), done, shutdown)
     }
 }
 
-/// Starts the host for `config` (its plugins, maintenance and watcher, as
+/// Builds the host for `config` (its plugins, maintenance and watcher, as
 /// `berth serve` does) on a runtime and thread of its own, then runs
 /// `serve` on it; stops when the returned token is cancelled or `serve`
 /// returns, whose result the receiver gets.
@@ -119,7 +121,7 @@ fn host<F, Fut>(
     serve: F,
 ) -> (CancellationToken, oneshot::Receiver<std::io::Result<()>>)
 where
-    F: FnOnce(Arc<Server>, Config, CancellationToken) -> Fut + Send + 'static,
+    F: FnOnce(Arc<Host>, CancellationToken) -> Fut + Send + 'static,
     Fut: Future<Output = std::io::Result<()>>,
 {
     let shutdown = CancellationToken::new();
@@ -132,20 +134,18 @@ where
             .build()
             .unwrap();
         let outcome = rt.block_on(async move {
-            let app = App::start(&config).await.map_err(std::io::Error::other)?;
-            for e in &app.load_errors {
+            let host = Host::builder()
+                .config(config)
+                .build()
+                .await
+                .map_err(std::io::Error::other)?;
+            for e in host.load_errors() {
                 eprintln!("plugin not loaded: {e}");
             }
-            let maintenance = app.spawn_maintenance(token.clone());
-            let watcher = config
-                .watch
-                .map(|every| app.spawn_watcher(config.plugin_dirs.clone(), every, token.clone()));
-            let served = serve(app.server.clone(), config, token.clone()).await;
+            let host = Arc::new(host);
+            let served = serve(host.clone(), token.clone()).await;
             token.cancel();
-            let _ = maintenance.await;
-            if let Some(watcher) = watcher {
-                let _ = watcher.await;
-            }
+            host.shutdown().await;
             served
         });
         rt.shutdown_background();
