@@ -22,6 +22,9 @@ use support::{WAIT, dist, modern_meta};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
+/// The trace of a request whose context is in its HTTP headers.
+const HEADER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const HEADER_PARENT: &str = "b7ad6b7169203331";
 
 /// What the receiver was sent: each POST's path, and the spans decoded.
 #[derive(Default)]
@@ -212,13 +215,19 @@ async fn a_call_with_a_traceparent_is_exported_as_a_request_span_with_a_plugin_c
     );
     // A malformed traceparent is ignored: the call is answered as usual.
     modern_greet(&served, 2, Some("00-not-a-trace-context-01")).await;
-    // A legacy session: its request spans carry its id.
+    // A legacy session: its request spans carry its id. This call's trace
+    // context is in the HTTP `traceparent` header (the body has none).
     let sid = open_session(&served.client(), "2025-11-25").await;
+    let header_parent = format!("00-{HEADER_TRACE}-{HEADER_PARENT}-01");
     let legacy = served
         .client()
         .post(
             "/mcp",
-            &[BOTH, ("mcp-session-id", &sid)],
+            &[
+                BOTH,
+                ("mcp-session-id", &sid),
+                ("traceparent", &header_parent),
+            ],
             &rpc(
                 3,
                 "tools/call",
@@ -277,14 +286,20 @@ async fn a_call_with_a_traceparent_is_exported_as_a_request_span_with_a_plugin_c
     assert_eq!(hex(&traced.parent_span_id), PARENT);
     assert_eq!(attr(traced, "era").as_deref(), Some("modern"));
     assert_eq!(attr(traced, "tenant").as_deref(), Some("default"));
-    // The others (the malformed one too) started traces of their own.
-    let untraced: Vec<&&Span> = calls.iter().filter(|s| hex(&s.trace_id) != TRACE).collect();
-    assert_eq!(untraced.len(), 4);
-    assert!(untraced.iter().all(|s| s.parent_span_id.is_empty()));
-    let legacy = untraced
+    // The legacy call joined the trace of its HTTP header.
+    let legacy = calls
         .iter()
         .find(|s| attr(s, "era").as_deref() == Some("legacy"))
         .expect("a legacy request span");
+    assert_eq!(hex(&legacy.trace_id), HEADER_TRACE);
+    assert_eq!(hex(&legacy.parent_span_id), HEADER_PARENT);
+    // The others (the malformed one too) started traces of their own.
+    let untraced: Vec<&&Span> = calls
+        .iter()
+        .filter(|s| ![TRACE, HEADER_TRACE].contains(&hex(&s.trace_id).as_str()))
+        .collect();
+    assert_eq!(untraced.len(), 3);
+    assert!(untraced.iter().all(|s| s.parent_span_id.is_empty()));
     // Only the start of the id, as in the log: a whole id is a credential.
     assert_eq!(attr(legacy, "session").as_deref(), Some(&sid[..8]));
     let init = requests
