@@ -19,7 +19,6 @@ use super::server::Server;
 use crate::plugin::{CallError, InputAnswers, InputRequest, InputRequired, Outcome};
 use serde_json::{Map, Value, json};
 use std::future::Future;
-use std::time::Duration;
 
 /// Most rounds of questions one request may take.
 const MAX_ROUNDS: usize = 10;
@@ -327,6 +326,3 @@ fn check_capabilities(asked: &InputRequired, req: &Ctx<'_>) -> Result<(), RpcErr
         })
     }
 }
-
-/// How long a modern client has to come back with its answers.
-pub const DEFAULT_INPUT_TTL: Duration = Duration::from_secs(600);

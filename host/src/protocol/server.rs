@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// How long a modern client has to come back with its answers.
+pub const DEFAULT_INPUT_TTL: Duration = Duration::from_secs(600);
+
 /// Settings of the protocol engine.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -45,7 +48,7 @@ impl ServerOptions {
             page_size: 100,
             list_ttl_ms: 60_000,
             input_key,
-            input_ttl: super::input::DEFAULT_INPUT_TTL,
+            input_ttl: DEFAULT_INPUT_TTL,
             input_timeout: Duration::from_secs(300),
         }
     }
