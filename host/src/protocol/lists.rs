@@ -2,6 +2,9 @@
 //! 2026-07-28 caching hints.
 
 use super::era::Era;
+use super::error::RpcError;
+use super::params::ListParams;
+use super::server::ServerOptions;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -14,9 +17,33 @@ pub(super) enum CacheScope {
     Private,
 }
 
+/// The page of `items` the request's cursor asks for, as `{ key: [...],
+/// nextCursor? }`, with `ttlMs` and `cacheScope` for modern requests.
+///
+/// # Errors
+/// −32602 for a cursor that is not one berth gave.
+pub(super) fn list_page<T: Serialize>(
+    key: &str,
+    items: &[T],
+    request: &ListParams,
+    era: Era,
+    options: &ServerOptions,
+    scope: CacheScope,
+) -> Result<Value, RpcError> {
+    let range = request.page(items.len(), options.page_size)?;
+    Ok(list_result(
+        key,
+        items,
+        range,
+        era,
+        options.list_ttl_ms,
+        scope,
+    ))
+}
+
 /// `{ key: items[start..end], nextCursor? }`, with `ttlMs` and `cacheScope`
 /// for modern requests.
-pub(super) fn list_result<T: Serialize>(
+fn list_result<T: Serialize>(
     key: &str,
     items: &[T],
     (start, end): (usize, usize),

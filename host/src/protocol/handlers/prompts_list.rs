@@ -1,7 +1,7 @@
 //! `prompts/list`.
 
 use super::super::error::RpcError;
-use super::super::lists::{CacheScope, list_result};
+use super::super::lists::{CacheScope, list_page};
 use super::super::params::ListParams;
 use super::super::server::Server;
 use super::Ctx;
@@ -15,13 +15,12 @@ pub(in super::super) fn run(
 ) -> Result<Value, RpcError> {
     let registry = server.plugins.registry();
     let all: Vec<Prompt> = registry.prompts().map(|p| p.listed()).collect();
-    let range = p.page(all.len(), server.options.page_size)?;
-    Ok(list_result(
+    list_page(
         "prompts",
         &all,
-        range,
+        p,
         ctx.cx.era,
-        server.options.list_ttl_ms,
+        &server.options,
         CacheScope::Public,
-    ))
+    )
 }

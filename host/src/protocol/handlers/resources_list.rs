@@ -2,7 +2,7 @@
 //! plugin that fails to list is logged and skipped).
 
 use super::super::error::RpcError;
-use super::super::lists::{CacheScope, list_result};
+use super::super::lists::{CacheScope, list_page};
 use super::super::params::ListParams;
 use super::super::server::Server;
 use super::Ctx;
@@ -25,13 +25,12 @@ pub(in super::super) async fn run(
             }
         }
     }
-    let range = p.page(all.len(), server.options.page_size)?;
-    Ok(list_result(
+    list_page(
         "resources",
         &all,
-        range,
+        p,
         ctx.cx.era,
-        server.options.list_ttl_ms,
+        &server.options,
         CacheScope::Private,
-    ))
+    )
 }

@@ -1,7 +1,7 @@
 //! `resources/templates/list`.
 
 use super::super::error::RpcError;
-use super::super::lists::{CacheScope, list_result};
+use super::super::lists::{CacheScope, list_page};
 use super::super::params::ListParams;
 use super::super::server::Server;
 use super::Ctx;
@@ -18,13 +18,12 @@ pub(in super::super) fn run(
         .plugins()
         .flat_map(|p| p.templates().iter().cloned())
         .collect();
-    let range = p.page(all.len(), server.options.page_size)?;
-    Ok(list_result(
+    list_page(
         "resourceTemplates",
         &all,
-        range,
+        p,
         ctx.cx.era,
-        server.options.list_ttl_ms,
+        &server.options,
         CacheScope::Public,
-    ))
+    )
 }

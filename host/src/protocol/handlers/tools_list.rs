@@ -2,7 +2,7 @@
 //! any of them is stateful.
 
 use super::super::error::RpcError;
-use super::super::lists::{CacheScope, list_result};
+use super::super::lists::{CacheScope, list_page};
 use super::super::params::ListParams;
 use super::super::server::Server;
 use super::super::tools::{builtins, listed};
@@ -28,13 +28,12 @@ pub(in super::super) fn run(
                 .flatten(),
         )
         .collect();
-    let range = p.page(all.len(), server.options.page_size)?;
-    Ok(list_result(
+    list_page(
         "tools",
         &all,
-        range,
+        p,
         ctx.cx.era,
-        server.options.list_ttl_ms,
+        &server.options,
         CacheScope::Public,
-    ))
+    )
 }

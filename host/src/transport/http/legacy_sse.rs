@@ -6,11 +6,11 @@
 
 use super::HttpState;
 use super::error::HttpError;
-use super::mcp::{spawn_feeder, unknown_session};
+use super::mcp::{read_message, spawn_feeder, unknown_session};
 use super::sse::{self, Item, OnDrop};
 use crate::auth::Principal;
 use crate::protocol::streams::StreamEvent;
-use crate::protocol::{Connection, Message, Outbound, RpcError};
+use crate::protocol::{Connection, Message, Outbound};
 use crate::session::{CloseReason, SessionId, TransportKind};
 use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
@@ -97,11 +97,7 @@ pub(super) async fn message(
         .filter(|c| c.transport() == TransportKind::LegacySse);
     let conn = conn.ok_or_else(|| unknown_session(None))?;
     let stream = conn.primary_stream().ok_or_else(|| unknown_session(None))?;
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        HttpError::bad_request(None, RpcError::Parse("the body is not UTF-8".to_owned()))
-    })?;
-    let message =
-        Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))?;
+    let message = read_message(&body)?;
     let server = state.server.clone();
     state.tasks.spawn(async move {
         let out = Outbound::Stream {

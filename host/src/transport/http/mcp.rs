@@ -59,6 +59,15 @@ fn lookup<'h>(headers: &'h HeaderMap, name: &str) -> Header<'h> {
     }
 }
 
+/// The one JSON-RPC message a POST body holds, classified; 400 for a body
+/// that is not UTF-8 or not a message.
+pub(super) fn read_message(body: &[u8]) -> Result<Message, HttpError> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        HttpError::bad_request(None, RpcError::Parse("the body is not UTF-8".to_owned()))
+    })?;
+    Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))
+}
+
 /// POST: one JSON-RPC message, classified once and answered as its plan
 /// says.
 pub(super) async fn post(
@@ -67,11 +76,7 @@ pub(super) async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        HttpError::bad_request(None, RpcError::Parse("the body is not UTF-8".to_owned()))
-    })?;
-    let mut message =
-        Message::parse(text).map_err(|r| HttpError::bad_request(r.id.as_ref(), r.error))?;
+    let mut message = read_message(&body)?;
     // The W3C trace context of the HTTP request, when the body has none.
     if let Message::Request(request) = &mut message
         && request.meta.traceparent.is_none()
